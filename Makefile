@@ -1,0 +1,60 @@
+# cdpcrm developer commands. `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite + eager Celery)
+run: $(STAMP)
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --no-input
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py demo
+	@echo ""
+	@echo "  cdpcrm is running at http://127.0.0.1:8000/  (log in as sales / cdpcrm-demo; all logins above)"
+	@echo ""
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite (PostgreSQL + real broker when DATABASE_URL / CELERY_BROKER_URL are set)
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (lint + format check) and missing migrations
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+demo: $(STAMP)
+	$(PY) manage.py demo
+
+## serve-prod: the production stack (gunicorn + celery worker + beat) on local PostgreSQL and Redis
+serve-prod: $(STAMP)
+	bash scripts/serve-prod.sh
+
+bench-ingest: $(STAMP)
+	$(PY) bench/ingest.py
+
+bench-board: $(STAMP)
+	$(PY) bench/board.py
+
+bench-timeline: $(STAMP)
+	$(PY) bench/timeline.py
+
+bench-segments: $(STAMP)
+	$(PY) bench/segments.py
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3* .pytest_cache .ruff_cache

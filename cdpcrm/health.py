@@ -1,0 +1,31 @@
+"""Reachability checks for /healthz: the database and the Celery broker."""
+
+from django.conf import settings
+from django.db import connection
+
+
+def _database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "unreachable"
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def _broker() -> dict:
+    if not settings.CELERY_BROKER_URL:
+        return {"ok": True, "mode": "eager"}
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # kombu raises transport-specific errors
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "mode": "broker", "transport": app.conf.broker_url.split(":", 1)[0]}
+
+
+def health_check() -> dict[str, dict]:
+    return {"database": _database(), "broker": _broker()}

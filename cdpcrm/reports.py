@@ -1,0 +1,39 @@
+"""The reports index: each entry names a page of an app and the permission needed to see it."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    description: str
+    url_name: str
+    permission: str
+    icon: str = "bar-chart"
+
+
+# Apps add their reports here as they ship them.
+REPORTS: list[Report] = [
+    Report(
+        "Contacts by lifecycle stage",
+        "How many contacts sit in each lifecycle stage, per owner.",
+        "contacts:lifecycle_report",
+        "contacts.view_contact",
+        "funnel",
+    ),
+]
+
+
+def reports_for(*, user) -> list[dict]:
+    visible = []
+    for report in REPORTS:
+        if not user.has_perm(report.permission):
+            continue
+        try:
+            url = reverse(report.url_name)
+        except NoReverseMatch:
+            continue
+        visible.append({"report": report, "url": url})
+    return visible

@@ -1,0 +1,52 @@
+"""Global search across apps. Each provider returns a result group; cdpcrm sits above every app."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from contacts import selectors as contact_selectors
+
+PER_GROUP = 5
+
+
+@dataclass
+class SearchHit:
+    title: str
+    subtitle: str
+    url: str
+
+
+@dataclass
+class SearchGroup:
+    label: str
+    icon: str
+    hits: list[SearchHit] = field(default_factory=list)
+    more_url: str = ""
+
+
+def _contacts(query: str, user) -> SearchGroup | None:
+    if not user.has_perm("contacts.view_contact"):
+        return None
+    hits = [
+        SearchHit(c.full_name, " · ".join(filter(None, [c.email, c.company.name if c.company else ""])), c.get_absolute_url())
+        for c in contact_selectors.contact_search(query=query, limit=PER_GROUP)
+    ]
+    return SearchGroup("Contacts", "person", hits, more_url=f"/contacts/?q={query}")
+
+
+def _companies(query: str, user) -> SearchGroup | None:
+    if not user.has_perm("contacts.view_company"):
+        return None
+    hits = [
+        SearchHit(c.name, c.domain, c.get_absolute_url())
+        for c in contact_selectors.company_search(query=query, limit=PER_GROUP)
+    ]
+    return SearchGroup("Companies", "building", hits, more_url=f"/companies/?q={query}")
+
+
+# Apps above contacts append their provider here (deals, tickets, profiles).
+SEARCH_PROVIDERS: list[Callable[[str, object], SearchGroup | None]] = [_contacts, _companies]
+
+
+def search_all(*, query: str, user) -> list[SearchGroup]:
+    groups = (provider(query, user) for provider in SEARCH_PROVIDERS)
+    return [group for group in groups if group is not None and group.hits]

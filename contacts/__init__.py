@@ -1,0 +1,1 @@
+"""CRM core: companies, contacts, activities, tasks, tags and loyalty."""

@@ -1,0 +1,1 @@
+"""Sales pipeline: pipelines, stages, deals, the board and the forecast."""

@@ -1,0 +1,1 @@
+"""CDP: sources, tracking API, ingestion pipeline, events, profiles and identities."""

@@ -1,0 +1,3 @@
+"""The Segment-compatible tracking API under /v1/ (write-key auth)."""
+
+urlpatterns: list = []

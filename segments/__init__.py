@@ -1,0 +1,1 @@
+"""Segments: rule trees, membership and activation."""

@@ -1,0 +1,48 @@
+// cdpcrm front-end glue: htmx error toasts, closing the search dropdown, focus handling.
+(function () {
+  "use strict";
+
+  function toast(message, kind) {
+    const container = document.getElementById("toasts");
+    if (!container) return;
+    const el = document.createElement("div");
+    el.className = "toast align-items-center text-bg-" + (kind || "danger") + " border-0";
+    el.setAttribute("role", "alert");
+    el.setAttribute("aria-live", "assertive");
+    el.innerHTML = '<div class="d-flex"><div class="toast-body"></div>' +
+      '<button type="button" class="btn-close btn-close-white me-2 m-auto" data-bs-dismiss="toast" aria-label="Close"></button></div>';
+    el.querySelector(".toast-body").textContent = message;
+    container.appendChild(el);
+    new bootstrap.Toast(el, { delay: 6000 }).show();
+  }
+  window.cdpcrmToast = toast;
+
+  document.body.addEventListener("htmx:responseError", function (evt) {
+    const xhr = evt.detail.xhr;
+    let message = xhr.getResponseHeader("X-Error-Message");
+    if (!message) {
+      message = xhr.status === 403 ? "You don't have permission to do that." : "Something went wrong (" + xhr.status + "). Please try again.";
+    }
+    toast(message, "danger");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    toast("The server could not be reached. Check your connection and try again.", "danger");
+  });
+  // Server-sent toasts: HX-Trigger: {"toast": {"message": "...", "kind": "success"}}
+  document.body.addEventListener("toast", function (evt) {
+    toast(evt.detail.message, evt.detail.kind || "success");
+  });
+
+  document.addEventListener("click", function (evt) {
+    const results = document.getElementById("search-results");
+    if (results && !evt.target.closest(".global-search")) results.innerHTML = "";
+  });
+  document.addEventListener("keydown", function (evt) {
+    const results = document.getElementById("search-results");
+    if (evt.key === "Escape" && results) results.innerHTML = "";
+    if (evt.key === "/" && !evt.target.closest("input, textarea, select, [contenteditable]")) {
+      const search = document.getElementById("global-search");
+      if (search) { evt.preventDefault(); search.focus(); }
+    }
+  });
+})();

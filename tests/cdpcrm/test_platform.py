@@ -1,0 +1,104 @@
+"""Health check, roles, API auth, the api_token command, production settings."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from cdpcrm import health
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["ok"] is True
+
+
+def test_healthz_answers_503_when_the_broker_is_down(client, settings, monkeypatch):
+    monkeypatch.setattr(health, "_broker", lambda: {"ok": False, "error": "OperationalError"})
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == {"ok": False, "error": "OperationalError"}
+
+
+def test_healthz_answers_503_when_a_real_broker_is_unreachable(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    from cdpcrm.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = previous
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_roles_have_the_permissions_their_work_needs():
+    perms = {g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()} for g in Group.objects.all()}
+    assert {"contacts.change_contact", "contacts.add_company"} <= perms["Sales"]
+    assert "contacts.change_contact" in perms["Support"] and "contacts.delete_company" in perms["Support"]
+    assert "contacts.view_contact" in perms["Marketing"] and "contacts.change_contact" not in perms["Marketing"]
+    assert perms["Admin"] >= perms["Sales"] | perms["Support"] | perms["Marketing"]
+
+
+def test_api_token_command_creates_then_returns_the_same_key(sales_user):
+    out = StringIO()
+    call_command("api_token", sales_user.username, stdout=out)
+    key = out.getvalue().strip()
+    assert key == Token.objects.get(user=sales_user).key
+    again = StringIO()
+    call_command("api_token", sales_user.username, stdout=again)
+    assert again.getvalue().strip() == key
+
+
+def test_token_authenticates_the_api_and_a_bad_token_is_refused(sales_api, client):
+    assert sales_api.get("/api/contacts/").status_code == 200
+    response = client.get("/api/contacts/", HTTP_AUTHORIZATION="Token not-a-real-key")
+    assert response.status_code == 401
+
+
+def test_openapi_schema_and_offline_docs(sales_client):
+    schema = sales_client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/contacts/" in schema.content
+    docs = sales_client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower()
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 60 + "-production-like-secret-key-for-the-check",
+        "ALLOWED_HOSTS": "crm.example.com",
+    }
+    env.pop("SECURE_SSL_REDIRECT", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr

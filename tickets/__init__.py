@@ -1,0 +1,1 @@
+"""Support: tickets, threads, SLA clock and inbound email."""

@@ -1,0 +1,4 @@
+"""REST API of tickets: serializers, filtersets and viewsets."""
+
+# (url prefix, viewset, basename) tuples, mounted under /api/ by cdpcrm/api.py.
+ROUTES: list = []
