@@ -148,7 +148,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "cdpcrm.storage.StaticStorage"
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -239,7 +239,9 @@ CELERY_TASK_ROUTES = {
     "segments.tasks.destination_*": {"queue": "activation"},
     "tickets.tasks.*": {"queue": "email"},
 }
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
+}
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).

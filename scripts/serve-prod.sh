@@ -20,7 +20,9 @@ PORT=${PORT:-8000}
 if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" | grep -q 1; then
   createdb -h 127.0.0.1 -U postgres "$DB_NAME"
 fi
-.venv/bin/python manage.py check --deploy --fail-level WARNING
+# The deploy check runs with the TLS settings a real deployment keeps on.
+SECURE_SSL_REDIRECT=1 SESSION_COOKIE_SECURE=1 CSRF_COOKIE_SECURE=1 \
+  .venv/bin/python manage.py check --deploy --fail-level WARNING
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py collectstatic --no-input -v0
 if [ "${LOAD_DEMO:-1}" = "1" ]; then .venv/bin/python manage.py demo; fi
