@@ -213,6 +213,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# CDP ingestion: requests per write key ("N/s", "N/m" or "N/h"; "0" = off), the age after which the
+# sweeper re-enqueues an unprocessed inbox batch, and how long browsers cache the analytics.js settings.
+TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "1000/s")
+INGEST_SWEEP_AFTER_SECONDS = env_int("INGEST_SWEEP_AFTER_SECONDS", 60)
+ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
+
 # CORS: only the tracking API is open to other origins (browsers running analytics.js post there).
 CORS_URLS_REGEX = r"^/v1/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

@@ -1,6 +1,20 @@
+import sqlite3
+
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _sqlite_real_variable_limit(sender, connection, **kwargs) -> None:
+    # Django 5.2 assumes SQLite's old 999-variable limit and splits bulk inserts; SQLite >= 3.32 allows
+    # 32766, so one ingest batch stays one INSERT (a fixed number of queries per batch).
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 32):
+        connection.features.max_query_params = 32766
 
 
 class ProfilesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "profiles"
+    verbose_name = "CDP"
+
+    def ready(self) -> None:
+        connection_created.connect(_sqlite_real_variable_limit, dispatch_uid="profiles_sqlite_variable_limit")

@@ -1,0 +1,193 @@
+"""CDP data: sources with write keys, the durable inbox, rejected events, events, profiles, identities."""
+
+from django.db import models
+from django.urls import reverse
+
+
+class Source(models.Model):
+    """One channel that sends events, authenticated by its write key (only a hash is stored)."""
+
+    class Kind(models.TextChoices):
+        WEBSITE = "website", "Website"
+        IOS = "ios", "iOS app"
+        ANDROID = "android", "Android app"
+        SERVER = "server", "Server"
+        EMAIL = "email", "Email platform"
+        ADS = "ads", "Ads"
+        ECOMMERCE = "ecommerce", "E-commerce"
+        SUPPORT = "support", "Support"
+        OFFLINE = "offline", "Offline"
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    write_key_hash = models.CharField(max_length=64, unique=True)
+    write_key_prefix = models.CharField(max_length=12, help_text="First characters of the key, for display.")
+    enabled = models.BooleanField(default=True)
+    events_accepted = models.PositiveBigIntegerField(default=0)
+    events_rejected = models.PositiveBigIntegerField(default=0)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("profiles:source_detail", args=[self.pk])
+
+    @property
+    def is_browser(self) -> bool:
+        return self.kind == self.Kind.WEBSITE
+
+
+class IngestBatch(models.Model):
+    """The durable inbox: one accepted tracking request, stored before the client gets its 200."""
+
+    class Kind(models.TextChoices):
+        BATCH = "batch", "Batch"
+        TRACK = "track", "Track"
+        IDENTIFY = "identify", "Identify"
+        PAGE = "page", "Page"
+        SCREEN = "screen", "Screen"
+        GROUP = "group", "Group"
+        ALIAS = "alias", "Alias"
+        CSV = "csv", "Offline CSV"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="batches")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    body = models.TextField(help_text="The request JSON as received (after gzip decoding).")
+    request_id = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    event_count = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    accepted_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "ingest batches"
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="ingestbatch_unprocessed_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} from {self.source_id}"
+
+
+class IngestError(models.Model):
+    """An event refused individually while the rest of its batch was accepted."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="errors")
+    batch = models.ForeignKey(IngestBatch, on_delete=models.CASCADE, related_name="errors")
+    position = models.PositiveIntegerField(help_text="Index of the event in the batch (row number for CSV).")
+    message_id = models.CharField(max_length=100, blank=True, default="")
+    reason = models.CharField(max_length=300)
+    excerpt = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "-created_at"], name="ingesterror_source_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.message_id or 'no messageId'})"
+
+
+class Profile(models.Model):
+    """One customer as seen by the CDP. Identity resolution and merges live in profiles/identity.py."""
+
+    traits = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+
+    def __str__(self) -> str:
+        return self.traits.get("email") or self.traits.get("name") or f"Profile {self.pk}"
+
+
+class Identity(models.Model):
+    """An identifier (user id, anonymous id, e-mail) that belongs to exactly one profile."""
+
+    class Kind(models.TextChoices):
+        USER_ID = "user_id", "User ID"
+        ANONYMOUS_ID = "anonymous_id", "Anonymous ID"
+        EMAIL = "email", "E-mail"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=255)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class Event(models.Model):
+    """A normalised Segment-spec call, unique per (source, messageId)."""
+
+    class Type(models.TextChoices):
+        TRACK = "track", "Track"
+        IDENTIFY = "identify", "Identify"
+        PAGE = "page", "Page"
+        SCREEN = "screen", "Screen"
+        GROUP = "group", "Group"
+        ALIAS = "alias", "Alias"
+
+    # The (source, message_id) unique index serves lookups by source.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events", db_index=False)
+    batch = models.ForeignKey(
+        IngestBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
+    profile = models.ForeignKey(
+        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+    )
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    name = models.CharField(
+        max_length=200, blank=True, default="", help_text="Track event, page/screen name."
+    )
+    category = models.CharField(max_length=200, blank=True, default="")
+    user_id = models.CharField(max_length=255, blank=True, default="")
+    anonymous_id = models.CharField(max_length=255, blank=True, default="")
+    group_id = models.CharField(max_length=255, blank=True, default="")
+    previous_id = models.CharField(max_length=255, blank=True, default="")
+    timestamp = models.DateTimeField()
+    original_timestamp = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    integrations = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="event_source_message_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["profile", "-timestamp"], name="event_profile_time_idx"),
+            models.Index(fields=["name", "timestamp"], name="event_name_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name}".strip()

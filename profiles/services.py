@@ -1,0 +1,269 @@
+"""Writes of the CDP ingestion: sources and keys, accepting requests into the inbox, processing batches."""
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from .identity import profiles_resolve
+from .models import Event, IngestBatch, IngestError, Profile, Source
+from .normalize import NormalizedEvent, RequestInfo, normalize_body
+from .signals import profiles_changed
+
+logger = logging.getLogger(__name__)
+
+WRITE_KEY_PREFIX_LENGTH = 8
+
+
+def write_key_hash(write_key: str) -> str:
+    return hashlib.sha256(write_key.encode()).hexdigest()
+
+
+def _new_write_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def source_create(*, name: str, kind: str) -> tuple[Source, str]:
+    """A new source and its write key; the key is returned once and only its hash is kept."""
+    write_key = _new_write_key()
+    source = Source(
+        name=name.strip(),
+        kind=kind,
+        write_key_hash=write_key_hash(write_key),
+        write_key_prefix=write_key[:WRITE_KEY_PREFIX_LENGTH],
+    )
+    source.full_clean()
+    source.save()
+    return source, write_key
+
+
+@transaction.atomic
+def source_rotate_key(*, source: Source) -> str:
+    """Replace the write key; the old key stops working at once."""
+    write_key = _new_write_key()
+    source.write_key_hash = write_key_hash(write_key)
+    source.write_key_prefix = write_key[:WRITE_KEY_PREFIX_LENGTH]
+    source.key_rotated_at = timezone.now()
+    source.save(update_fields=["write_key_hash", "write_key_prefix", "key_rotated_at", "updated_at"])
+    return write_key
+
+
+def source_set_enabled(*, source: Source, enabled: bool) -> Source:
+    source.enabled = enabled
+    source.save(update_fields=["enabled", "updated_at"])
+    return source
+
+
+def _enqueue(batch_id: int) -> None:
+    from .tasks import batch_process_task
+
+    try:
+        batch_process_task.delay(batch_id)
+    except Exception:
+        # The batch is stored; the sweeper re-enqueues it once the broker is back.
+        logger.exception("could not enqueue ingest batch %s; the sweeper will retry", batch_id)
+
+
+def batch_accept(*, source: Source, kind: str, body: str, event_count: int, info: RequestInfo) -> IngestBatch:
+    """Store one accepted request in the durable inbox; processing is enqueued after the commit."""
+    with transaction.atomic():
+        batch = IngestBatch.objects.create(
+            source=source,
+            kind=kind,
+            body=body,
+            request_id=info.request_id,
+            received_at=info.received_at,
+            client_ip=info.client_ip,
+            user_agent=info.user_agent[:512],
+            event_count=event_count,
+            enqueued_at=info.received_at,
+        )
+        transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
+@dataclass
+class BatchResult:
+    accepted: int
+    duplicates: int
+    rejected: int
+    profile_ids: list[int]
+
+
+def _claim(batch_id: int) -> IngestBatch | None:
+    batches = IngestBatch.objects.select_related("source").filter(pk=batch_id, processed_at__isnull=True)
+    if connection.features.has_select_for_update_skip_locked:
+        batches = batches.select_for_update(skip_locked=True, of=("self",))
+    return batches.first()
+
+
+def _test_delay() -> None:
+    """Slow processing down for the worker-kill test; honoured only against a pytest database."""
+    delay = os.environ.get("INGEST_TEST_DELAY_SECONDS")
+    if delay and connection.settings_dict["NAME"].startswith("test_"):
+        time.sleep(float(delay))
+
+
+def _profiles_touch(*, events: list[NormalizedEvent], profile_ids: dict[str, int]) -> list[int]:
+    """Apply identify traits (and seen times) to the profiles of the batch: one read, one bulk update."""
+    touched = sorted(set(profile_ids.values()))
+    if not touched:
+        return []
+    profiles = {
+        profile.pk: profile
+        for profile in Profile.objects.select_for_update().filter(pk__in=touched).order_by("pk")
+    }
+    for event in sorted(events, key=lambda e: e.timestamp):
+        profile = profiles.get(profile_ids.get(event.message_id))
+        if profile is None:
+            continue
+        if event.type == "identify" and event.traits:
+            profile.traits = {**profile.traits, **event.traits}
+        if event.email and not profile.traits.get("email"):
+            profile.traits = {**profile.traits, "email": event.email}
+        profile.first_seen = min(filter(None, (profile.first_seen, event.timestamp)))
+        profile.last_seen = max(filter(None, (profile.last_seen, event.timestamp)))
+        profile.updated_at = timezone.now()
+    Profile.objects.bulk_update(list(profiles.values()), ["traits", "first_seen", "last_seen", "updated_at"])
+    return touched
+
+
+def batch_process(*, batch_id: int) -> BatchResult | None:
+    """Normalise, resolve and store the events of one inbox batch; a fixed number of queries per batch.
+
+    Returns None when the batch is already processed or another worker holds it. Idempotent: events are
+    unique per (source, messageId), so processing the same batch again adds nothing.
+    """
+    with transaction.atomic():
+        batch = _claim(batch_id)
+        if batch is None:
+            return None
+        _test_delay()
+        info = RequestInfo(
+            received_at=batch.received_at,
+            request_id=batch.request_id,
+            client_ip=batch.client_ip,
+            user_agent=batch.user_agent,
+            browser_source=batch.source.is_browser,
+        )
+        try:
+            body = json.loads(batch.body)
+        except ValueError:
+            body = {}
+        events, rejections = normalize_body(
+            kind=batch.kind, body=body if isinstance(body, dict) else {}, info=info
+        )
+        existing = set(
+            Event.objects.filter(
+                source_id=batch.source_id, message_id__in=[e.message_id for e in events]
+            ).values_list("message_id", flat=True)
+        )
+        new_events = [event for event in events if event.message_id not in existing]
+        profile_ids = profiles_resolve(events=new_events)
+        Event.objects.bulk_create(
+            [
+                Event(
+                    source_id=batch.source_id,
+                    batch_id=batch.pk,
+                    profile_id=profile_ids.get(e.message_id),
+                    message_id=e.message_id,
+                    type=e.type,
+                    name=e.name,
+                    category=e.category,
+                    user_id=e.user_id,
+                    anonymous_id=e.anonymous_id,
+                    group_id=e.group_id,
+                    previous_id=e.previous_id,
+                    timestamp=e.timestamp,
+                    original_timestamp=e.original_timestamp,
+                    sent_at=e.sent_at,
+                    received_at=e.received_at,
+                    properties=e.properties,
+                    traits=e.traits,
+                    context=e.context,
+                    integrations=e.integrations,
+                )
+                for e in new_events
+            ],
+            ignore_conflicts=True,
+        )
+        touched = _profiles_touch(events=new_events, profile_ids=profile_ids)
+        now = timezone.now()
+        if rejections:
+            IngestError.objects.bulk_create(
+                [
+                    IngestError(
+                        source_id=batch.source_id,
+                        batch=batch,
+                        position=r.position,
+                        message_id=r.message_id,
+                        reason=r.reason,
+                        excerpt=r.excerpt,
+                        created_at=now,
+                    )
+                    for r in rejections
+                ]
+            )
+        batch.processed_at = now
+        batch.accepted_count = len(new_events)
+        batch.rejected_count = len(rejections)
+        batch.save(update_fields=["processed_at", "accepted_count", "rejected_count"])
+        latest = max((e.received_at for e in new_events), default=batch.received_at)
+        Source.objects.filter(pk=batch.source_id).update(
+            events_accepted=F("events_accepted") + len(new_events),
+            events_rejected=F("events_rejected") + len(rejections),
+            last_event_at=Greatest(F("last_event_at"), latest)
+            if connection.vendor == "postgresql"
+            else latest,
+        )
+        if touched:
+            transaction.on_commit(lambda: profiles_changed.send(sender=Profile, profile_ids=touched))
+    return BatchResult(
+        accepted=len(new_events),
+        duplicates=len(events) - len(new_events),
+        rejected=len(rejections),
+        profile_ids=touched,
+    )
+
+
+def batches_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:
+    """Re-enqueue inbox batches still unprocessed after a while (lost broker message, killed worker)."""
+    age = settings.INGEST_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=age)
+    stale = list(
+        IngestBatch.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not stale:
+        return 0
+    IngestBatch.objects.filter(pk__in=stale).update(enqueued_at=now)
+    for batch_id in stale:
+        _enqueue(batch_id)
+    return len(stale)
+
+
+def request_info_now(
+    *, client_ip: str | None, user_agent: str, browser_source: bool, request_id: str | None = None
+) -> RequestInfo:
+    return RequestInfo(
+        received_at=timezone.now(),
+        request_id=request_id or uuid.uuid4().hex,
+        client_ip=client_ip,
+        user_agent=user_agent,
+        browser_source=browser_source,
+    )

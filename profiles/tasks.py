@@ -1,0 +1,22 @@
+"""Celery tasks of the ingestion pipeline (routed to the `ingest` queue)."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .services import batch_process, batches_sweep
+
+
+@shared_task(
+    name="profiles.tasks.batch_process_task",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def batch_process_task(batch_id: int) -> None:
+    batch_process(batch_id=batch_id)
+
+
+@shared_task(name="profiles.tasks.batches_sweep_task", ignore_result=True)
+def batches_sweep_task() -> None:
+    batches_sweep()

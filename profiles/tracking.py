@@ -1,0 +1,152 @@
+"""Cheap checks of a tracking request before it enters the inbox: key, rate, size, JSON shape."""
+
+import base64
+import binascii
+import json
+import time
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .models import Source
+from .selectors import source_by_write_key
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_REQUEST_BYTES = 500 * 1024
+MAX_BATCH_EVENTS = 2500
+
+
+class TrackingError(Exception):
+    """A request refused as a whole; becomes a JSON error response."""
+
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, retry_after: int | None = None
+    ):
+        super().__init__(message)
+        self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
+
+    def payload(self) -> dict:
+        error = {"success": False, "error": self.message}
+        if self.field:
+            error["field"] = self.field
+        return error
+
+
+@dataclass
+class ParsedRequest:
+    source: Source
+    body: dict
+    text: str
+    event_count: int
+
+
+def basic_auth_key(header: str) -> str | None:
+    if not header[:6].lower() == "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise TrackingError(401, "the Authorization header is not valid HTTP Basic") from None
+    return decoded.split(":", 1)[0]
+
+
+def authenticate(write_key: str | None) -> Source:
+    if not write_key:
+        raise TrackingError(
+            401, "missing write key: use HTTP Basic auth (key as username) or writeKey in the body"
+        )
+    source = source_by_write_key(write_key=write_key)
+    if source is None:
+        raise TrackingError(401, "invalid write key")
+    if not source.enabled:
+        raise TrackingError(403, f"source {source.name!r} is disabled")
+    return source
+
+
+def rate_limit_parse(value: str) -> tuple[int, int]:
+    """'1000/s' -> (1000, 1); '0' switches the limit off."""
+    count, _, unit = str(value).partition("/")
+    seconds = {"": 1, "s": 1, "m": 60, "h": 3600}[unit.strip().lower()[:1]]
+    return int(count), seconds
+
+
+def rate_limit_check(source: Source) -> None:
+    limit, window = rate_limit_parse(settings.TRACKING_RATE_LIMIT)
+    if limit <= 0:
+        return
+    now = time.time()
+    bucket = int(now // window)
+    key = f"cdp:rate:{source.pk}:{bucket}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        retry_after = max(1, int((bucket + 1) * window - now + 0.999))
+        raise TrackingError(
+            429,
+            f"rate limit of {settings.TRACKING_RATE_LIMIT} requests per write key exceeded",
+            retry_after=retry_after,
+        )
+
+
+def body_decode(raw: bytes, content_encoding: str) -> bytes:
+    if content_encoding.strip().lower() == "gzip":
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = inflater.decompress(raw, MAX_REQUEST_BYTES + 1)
+        except zlib.error:
+            raise TrackingError(400, "the body is not valid gzip") from None
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise TrackingError(400, "the request is larger than 500 KB")
+    return raw
+
+
+def body_parse(raw: bytes) -> tuple[dict, str]:
+    try:
+        text = raw.decode("utf-8")
+        body = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise TrackingError(400, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise TrackingError(400, "the body must be a JSON object")
+    return body, text
+
+
+def shape_check(*, kind: str, body: dict, size: int) -> int:
+    """Number of events; refuses an over-large event or batch."""
+    if kind != "batch":
+        if size > MAX_EVENT_BYTES:
+            raise TrackingError(400, "the event is larger than 32 KB")
+        return 1
+    items = body.get("batch")
+    if not isinstance(items, list):
+        raise TrackingError(400, "batch must be a list of events", field="batch")
+    if len(items) > MAX_BATCH_EVENTS:
+        raise TrackingError(
+            400, f"batch has {len(items)} events; at most {MAX_BATCH_EVENTS} are allowed", field="batch"
+        )
+    if size > MAX_EVENT_BYTES:  # a smaller request cannot hold an over-large event
+        for position, item in enumerate(items):
+            if len(json.dumps(item, separators=(",", ":"))) > MAX_EVENT_BYTES:
+                raise TrackingError(400, "the event is larger than 32 KB", field=f"batch[{position}]")
+    return len(items)
+
+
+def request_parse(*, kind: str, raw: bytes, authorization: str, content_encoding: str) -> ParsedRequest:
+    header_key = basic_auth_key(authorization) if authorization else None
+    source = authenticate(header_key) if header_key else None
+    if source is not None:
+        rate_limit_check(source)
+    decoded = body_decode(raw, content_encoding)
+    body, text = body_parse(decoded)
+    if source is None:
+        write_key = body.get("writeKey")
+        source = authenticate(write_key if isinstance(write_key, str) else None)
+        rate_limit_check(source)
+    count = shape_check(kind=kind, body=body, size=len(decoded))
+    return ParsedRequest(source=source, body=body, text=text, event_count=count)
