@@ -24,6 +24,26 @@ REPORTS: list[Report] = [
         "funnel",
     ),
 ]
+REPORTS.append(
+    Report(
+        "Support performance",
+        "First response time, resolution time and SLA attainment per team, agent and priority.",
+        "tickets:metrics",
+        "tickets.view_ticket",
+        "speedometer2",
+    )
+)
+
+
+REPORTS.append(
+    Report(
+        "Sales forecast",
+        "Weighted, best-case, committed and closed-won amounts for the next 6 months and per quarter.",
+        "pipeline:forecast",
+        "pipeline.view_deal",
+        "graph-up",
+    )
+)
 
 
 def reports_for(*, user) -> list[dict]:

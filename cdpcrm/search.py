@@ -43,8 +43,42 @@ def _companies(query: str, user) -> SearchGroup | None:
     return SearchGroup("Companies", "building", hits, more_url=f"/companies/?q={query}")
 
 
+def _tickets(query: str, user) -> SearchGroup | None:
+    from tickets import selectors as ticket_selectors
+
+    if not user.has_perm("tickets.view_ticket"):
+        return None
+    hits = [
+        SearchHit(
+            f"{t.reference} {t.subject}", f"{t.contact.full_name} · {t.get_status_display()}", t.get_absolute_url()
+        )
+        for t in ticket_selectors.ticket_search(query=query, limit=PER_GROUP)
+    ]
+    return SearchGroup("Tickets", "life-preserver", hits, more_url=f"/tickets/?view=all&q={query}")
+
+
+def _deals(query: str, user) -> SearchGroup | None:
+    from pipeline import selectors as pipeline_selectors
+
+    if not user.has_perm("pipeline.view_deal"):
+        return None
+    hits = [
+        SearchHit(
+            d.title,
+            " · ".join(
+                filter(None, [d.stage.name, f"{d.currency} {d.amount:,.0f}", d.company.name if d.company else ""])
+            ),
+            d.get_absolute_url(),
+        )
+        for d in pipeline_selectors.deal_search(query=query, limit=PER_GROUP)
+    ]
+    return SearchGroup("Deals", "kanban", hits, more_url=f"/deals/list/?pipeline=all&q={query}")
+
+
 # Apps above contacts append their provider here (deals, tickets, profiles).
 SEARCH_PROVIDERS: list[Callable[[str, object], SearchGroup | None]] = [_contacts, _companies]
+SEARCH_PROVIDERS.append(_tickets)
+SEARCH_PROVIDERS.append(_deals)
 
 
 def search_all(*, query: str, user) -> list[SearchGroup]:

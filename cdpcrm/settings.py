@@ -163,6 +163,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@cdpcrm.local")
 
+# Tickets: the inbound mail relay signs POST /api/tickets/inbound-email/ with this shared secret
+# (docs/api.md, "Inbound email"). Embedded mode uses a documented dev secret; unset in production
+# means inbound email answers 503 "not configured".
+INBOUND_EMAIL_SECRET = os.environ.get("INBOUND_EMAIL_SECRET", "dev-inbound-email-secret" if DEBUG else "")
+# A running SLA target due within this many minutes shows as "at risk".
+TICKETS_SLA_AT_RISK_MINUTES = env_int("TICKETS_SLA_AT_RISK_MINUTES", 60)
+
 # Security: strict in production, relaxed only where DEBUG serves plain http on localhost.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Only `make serve-prod` (production stack over plain http on localhost) turns these off.

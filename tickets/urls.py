@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "tickets"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("new/", views.ticket_create, name="ticket_create"),
+    path("bulk/", views.queue_bulk, name="queue_bulk"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
+    path("<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("<int:pk>/update/", views.ticket_update, name="ticket_update"),
+    path("contact/<int:pk>/", views.contact_tickets, name="contact_tickets"),
+    path("company/<int:pk>/", views.company_tickets, name="company_tickets"),
+]
