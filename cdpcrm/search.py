@@ -66,7 +66,9 @@ def _deals(query: str, user) -> SearchGroup | None:
         SearchHit(
             d.title,
             " · ".join(
-                filter(None, [d.stage.name, f"{d.currency} {d.amount:,.0f}", d.company.name if d.company else ""])
+                filter(
+                    None, [d.stage.name, f"{d.currency} {d.amount:,.0f}", d.company.name if d.company else ""]
+                )
             ),
             d.get_absolute_url(),
         )

@@ -1,0 +1,154 @@
+"""Demo deals for Modish's B2B sales: a spread of stages, owners, amounts and close dates, with history.
+
+Deterministic (seeded) and idempotent (skips when its deals exist); bulk inserts keep it fast.
+"""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import Activity, Company, Contact
+
+from .models import Deal, DealStageChange, Pipeline, Stage
+
+DEAL_COUNT = 150
+PRODUCTS = (
+    "Wholesale spring collection", "Store-in-store partnership", "Uniform programme",
+    "Private label knitwear", "Corporate gifting", "Loyalty co-branding", "Outlet stock purchase",
+    "Seasonal pop-up", "Footwear line listing", "E-commerce marketplace feed",
+    "Visual merchandising kit", "Sustainability capsule",
+)  # fmt: skip
+LOST_REASONS = (
+    "Chose a competitor",
+    "No budget this year",
+    "Timing: revisit next season",
+    "Went silent",
+    "Price",
+)
+NEXT_STEPS = (
+    "Send proposal",
+    "Book showroom visit",
+    "Negotiate volume discount",
+    "Call buyer",
+    "Send samples",
+    "",
+)
+
+
+def _owner_order(users: dict) -> list:
+    return [users[name] for name in ("sales", "sales2", "sales3") if name in users]
+
+
+@transaction.atomic
+def demo_load(*, users, stdout) -> None:
+    pipeline = Pipeline.objects.filter(is_default=True).first()
+    if pipeline is None:
+        stdout.write("pipeline: no default pipeline, skipped")
+        return
+    if Deal.objects.filter(pipeline=pipeline, title__endswith="(demo)").exists():
+        stdout.write("pipeline: demo deals already loaded")
+        return
+    companies = list(Company.objects.order_by("id")[:80])
+    if not companies:
+        stdout.write("pipeline: no demo companies, skipped (load contacts first)")
+        return
+    first_contact = {}
+    for contact in Contact.objects.filter(company__in=companies).order_by("company_id", "id"):
+        first_contact.setdefault(contact.company_id, contact)
+    owners = _owner_order(users)
+    stages = list(pipeline.stages.order_by("position", "id"))
+    open_stages = [s for s in stages if s.kind == Stage.Kind.OPEN]
+    won = next(s for s in stages if s.kind == Stage.Kind.WON)
+    lost = next(s for s in stages if s.kind == Stage.Kind.LOST)
+
+    rng = random.Random(20260501)  # noqa: S311 - demo data
+    now = timezone.now()
+    today = timezone.localdate()
+    plans = []
+    for index in range(DEAL_COUNT):
+        company = companies[index % len(companies)]
+        roll = rng.random()
+        if roll < 0.2:
+            final, closed_days_ago = won, rng.randint(3, 270)
+        elif roll < 0.33:
+            final, closed_days_ago = lost, rng.randint(3, 270)
+        else:
+            final, closed_days_ago = rng.choice(open_stages), None
+        amount = Decimal(
+            rng.choice((1, 2, 3, 5, 8, 12, 20, 35, 60, 90)) * rng.randint(1, 4) * 1000 + rng.choice((0, 500))
+        )
+        currency = rng.choices(("USD", "EUR", "GBP"), weights=(85, 10, 5))[0]
+        if closed_days_ago is None:
+            close_date = today + datetime.timedelta(days=rng.randint(-15, 200))
+            closed_at = None
+            created = now - datetime.timedelta(days=rng.randint(5, 120))
+        else:
+            closed_at = now - datetime.timedelta(days=closed_days_ago, hours=rng.randint(0, 8))
+            close_date = closed_at.date() + datetime.timedelta(days=rng.randint(-10, 10))
+            created = closed_at - datetime.timedelta(days=rng.randint(10, 90))
+        deal = Deal(
+            title=f"{company.name}: {PRODUCTS[index % len(PRODUCTS)]} (demo)",
+            amount=amount,
+            currency=currency,
+            expected_close_date=close_date,
+            owner=owners[index % len(owners)] if owners else None,
+            company=company,
+            contact=first_contact.get(company.pk),
+            pipeline=pipeline,
+            stage=final,
+            next_step="" if closed_at else rng.choice(NEXT_STEPS),
+            lost_reason=rng.choice(LOST_REASONS) if final == lost else "",
+            closed_at=closed_at,
+        )
+        plans.append((deal, created))
+
+    deals = Deal.objects.bulk_create([deal for deal, _ in plans])
+    for deal, (_, created) in zip(deals, plans, strict=True):
+        deal.created_at = created
+    Deal.objects.bulk_update(deals, ["created_at"])
+
+    changes, activities = [], []
+    for deal in deals:
+        end = deal.closed_at or now
+        if deal.stage.kind == Stage.Kind.OPEN:
+            path = open_stages[: open_stages.index(deal.stage) + 1]
+        else:
+            path = [*open_stages[: rng.randint(1, len(open_stages))], deal.stage]
+        span = (end - deal.created_at) / len(path)
+        previous = None
+        for step, stage in enumerate(path):
+            changes.append(
+                DealStageChange(
+                    deal=deal,
+                    from_stage=previous,
+                    to_stage=stage,
+                    from_stage_name=previous.name if previous else "",
+                    to_stage_name=stage.name,
+                    changed_by=deal.owner,
+                    changed_at=deal.created_at + span * step if step else deal.created_at,
+                    lost_reason=deal.lost_reason if stage.kind == Stage.Kind.LOST else "",
+                )
+            )
+            previous = stage
+        if deal.pk % 3 == 0:
+            topic = deal.title.split(": ", 1)[-1].removesuffix(" (demo)").lower()
+            activities.append(
+                Activity(
+                    kind=Activity.Kind.CALL,
+                    subject=f"Discovery call about {topic}",
+                    body="Talked through volumes, delivery windows and payment terms.",
+                    direction=Activity.Direction.OUTBOUND,
+                    occurred_at=deal.created_at + datetime.timedelta(days=2),
+                    duration_minutes=rng.choice((15, 20, 30, 45)),
+                    contact=deal.contact,
+                    company=deal.company,
+                    deal_id=deal.pk,
+                    author=deal.owner,
+                )
+            )
+    DealStageChange.objects.bulk_create(changes)
+    Activity.objects.bulk_create(activities)
+    stdout.write(f"pipeline: {len(deals)} deals, {len(changes)} stage changes, {len(activities)} activities")

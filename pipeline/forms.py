@@ -1,0 +1,125 @@
+"""Forms of the deal pages; they parse input, the services in pipeline/services.py apply the rules."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from cdpcrm.forms import BootstrapFormMixin
+from contacts.models import Activity, Company, Contact
+
+from .models import Currency, Deal, Stage
+from .selectors import owner_choices
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Stage) -> str:
+        return f"{obj.pipeline.name} · {obj.name} ({obj.probability}%)"
+
+
+class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
+    """The editable fields of a deal, stage excepted (stage moves go through `deal_move`)."""
+
+    class Meta:
+        model = Deal
+        fields = [
+            "title",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "owner",
+            "contact",
+            "company",
+            "next_step",
+        ]
+        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owner_choices()
+        self.fields["contact"].queryset = Contact.objects.order_by("last_name", "first_name", "id")
+        self.fields["company"].queryset = Company.objects.order_by("name")
+        self.fields["amount"].widget.attrs.update({"min": "0", "step": "0.01"})
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("contact") and not cleaned.get("company"):
+            self.add_error("contact", "A deal needs a contact or a company.")
+        return cleaned
+
+    def _post_clean(self):
+        # The model's clean() needs the stage; the service runs full_clean on save instead.
+        pass
+
+
+class DealCreateForm(DealFieldsForm):
+    stage = StageChoiceField(
+        queryset=Stage.objects.select_related("pipeline").order_by("pipeline__name", "position")
+    )
+    lost_reason = forms.CharField(max_length=200, required=False)
+
+    class Meta(DealFieldsForm.Meta):
+        fields = [*DealFieldsForm.Meta.fields[:4], "stage", *DealFieldsForm.Meta.fields[4:], "lost_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].widget.attrs["class"] = "form-select"
+        self.fields["lost_reason"].widget.attrs["class"] = "form-control"
+
+    def clean(self):
+        cleaned = super().clean()
+        stage = cleaned.get("stage")
+        if stage and stage.kind == Stage.Kind.LOST and not cleaned.get("lost_reason", "").strip():
+            self.add_error("lost_reason", "Say why the deal was lost.")
+        return cleaned
+
+
+class QuickCreateForm(BootstrapFormMixin, forms.Form):
+    title = forms.CharField(max_length=200)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.USD)
+    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False)
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.order_by("last_name", "first_name", "id"), required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("contact") and not cleaned.get("company"):
+            self.add_error("company", "Pick a company or a contact.")
+        return cleaned
+
+
+class MoveForm(BootstrapFormMixin, forms.Form):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.all())
+    lost_reason = forms.CharField(max_length=200, required=False)
+
+
+class ActivityForm(BootstrapFormMixin, forms.Form):
+    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    direction = forms.ChoiceField(choices=[("", "—"), *Activity.Direction.choices], required=False)
+    occurred_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    duration_minutes = forms.IntegerField(min_value=0, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("subject") and not cleaned.get("body"):
+            self.add_error("subject", "Write a subject or some notes.")
+        if cleaned.get("occurred_at") and cleaned["occurred_at"] > timezone.now() + datetime.timedelta(
+            days=1
+        ):
+            self.add_error("occurred_at", "An activity that happened cannot be in the future.")
+        return cleaned
+
+
+class TaskForm(BootstrapFormMixin, forms.Form):
+    title = forms.CharField(max_length=200)
+    due_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    assignee = forms.ModelChoiceField(queryset=owner_choices(), required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

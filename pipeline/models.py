@@ -1,0 +1,152 @@
+"""Pipelines with ordered stages, the deals moving through them and the history of every move."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from contacts.models import Company, Contact
+
+
+class Pipeline(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="pipeline_single_default"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0, help_text="Columns are shown in ascending position.")
+    probability = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Win probability in percent (0-100).",
+    )
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.OPEN)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(probability__lte=100), name="stage_probability_0_100"),
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"),
+            # Target of the composite foreign key deal(pipeline_id, stage_id) -> stage(pipeline_id, id).
+            models.UniqueConstraint(fields=["pipeline", "id"], name="stage_pipeline_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.probability}%)"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != self.Kind.OPEN
+
+
+class Currency(models.TextChoices):
+    USD = "USD", "USD ($)"
+    EUR = "EUR", "EUR (€)"
+    GBP = "GBP", "GBP (£)"
+
+
+class Deal(models.Model):
+    title = models.CharField(max_length=200)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    expected_close_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    # PROTECT: a stage cannot be deleted while deals sit in it.
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    next_step = models.CharField(max_length=200, blank=True, default="")
+    lost_reason = models.CharField(max_length=200, blank=True, default="")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expected_close_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(currency__in=["USD", "EUR", "GBP"]), name="deal_currency_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pipeline", "stage"], name="deal_board_idx"),
+            models.Index(fields=["owner", "expected_close_date"], name="deal_owner_close_idx"),
+            models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
+            models.Index(fields=["closed_at"], name="deal_closed_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("pipeline:deal_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        errors = {}
+        if self.stage_id and self.pipeline_id and self.stage.pipeline_id != self.pipeline_id:
+            errors["stage"] = "This stage belongs to another pipeline."
+        if not self.contact_id and not self.company_id:
+            errors["contact"] = "A deal needs a contact or a company."
+        if self.stage_id and self.stage.kind == Stage.Kind.LOST and not self.lost_reason.strip():
+            errors["lost_reason"] = "Say why the deal was lost."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return (self.amount * self.stage.probability / Decimal(100)).quantize(Decimal("0.01"))
+
+
+class DealStageChange(models.Model):
+    """One move of a deal between stages (from_stage is empty for the creation)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_stage = models.ForeignKey(Stage, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Names are kept so the history still reads well if a stage is later renamed or removed.
+    from_stage_name = models.CharField(max_length=100, blank=True, default="")
+    to_stage_name = models.CharField(max_length=100)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    lost_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_name or '—'} → {self.to_stage_name}"
