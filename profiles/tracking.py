@@ -26,9 +26,11 @@ class TrackingError(Exception):
     ):
         super().__init__(message)
         self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
+        self.code = {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}.get(status, "bad_request")
 
     def payload(self) -> dict:
-        error = {"success": False, "error": self.message}
+        # "code"/"message" as Segment answers (its client libraries read them), "error"/"field" for people.
+        error = {"success": False, "error": self.message, "code": self.code, "message": self.message}
         if self.field:
             error["field"] = self.field
         return error
