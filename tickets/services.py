@@ -460,7 +460,7 @@ def _inbound_file(
             ticket=ticket, contact=contact, body=body, message_id=message_id, now=timezone.now()
         )
         return InboundResult(ticket=ticket, message=message, created_ticket=False, duplicate=False)
-    clean_subject = REFERENCE_RE.sub("", subject).strip() or "(no subject)"
+    clean_subject = " ".join(REFERENCE_RE.sub("", subject).split()) or "(no subject)"
     ticket = ticket_create(
         user=None,
         contact=contact,

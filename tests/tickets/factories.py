@@ -28,7 +28,9 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-def ticket_make(*, user=None, contact=None, subject="Order never arrived", body="Where is my parcel?", **kwargs) -> Ticket:
+def ticket_make(
+    *, user=None, contact=None, subject="Order never arrived", body="Where is my parcel?", **kwargs
+) -> Ticket:
     """A ticket opened through services.ticket_create, as the UI and the API do."""
     return services.ticket_create(
         user=user, contact=contact or ContactFactory(), subject=subject, body=body, **kwargs

@@ -95,7 +95,9 @@ def test_on_hold_also_pauses_and_solving_while_paused_folds_the_pause(support_us
 
 
 def test_priority_change_recomputes_due_times_from_creation_keeping_pauses(support_user):
-    SlaPolicy.objects.filter(priority="low").update(first_response_minutes=24 * 60, resolution_minutes=7 * 24 * 60)
+    SlaPolicy.objects.filter(priority="low").update(
+        first_response_minutes=24 * 60, resolution_minutes=7 * 24 * 60
+    )
     SlaPolicy.objects.filter(priority="urgent").update(first_response_minutes=30, resolution_minutes=4 * 60)
     with time_machine.travel(START, tick=False):
         ticket = ticket_make(user=support_user, priority="low", status=Status.OPEN)
@@ -108,7 +110,9 @@ def test_priority_change_recomputes_due_times_from_creation_keeping_pauses(suppo
     assert ticket.first_response_due_at == at(minutes=30)
     assert ticket.resolution_due_at == at(hours=5)  # 4 h + the finished 1 h pause
     assert ticket.sla_clock(at(hours=2)).first_response_breached  # already late for the urgent target
-    assert ticket.events.filter(field="priority", from_value="Low", to_value="Urgent", actor=support_user).exists()
+    assert ticket.events.filter(
+        field="priority", from_value="Low", to_value="Urgent", actor=support_user
+    ).exists()
 
 
 def test_at_risk_within_the_window_and_breaching_view_finds_it(support_user, settings):
@@ -119,10 +123,12 @@ def test_at_risk_within_the_window_and_breaching_view_finds_it(support_user, set
     assert ticket.sla_clock(at(minutes=30)).state == "running"
     assert ticket.sla_clock(at(minutes=70)).state == "at_risk"
     assert ticket.sla_clock(at(minutes=121)).state == "breached"
-    assert list(Ticket.objects.filter(breaching_within_q(now=at(minutes=70), window=datetime.timedelta(hours=1)))) == [
-        ticket
-    ]
-    assert not Ticket.objects.filter(breaching_within_q(now=at(minutes=30), window=datetime.timedelta(hours=1))).exists()
+    assert list(
+        Ticket.objects.filter(breaching_within_q(now=at(minutes=70), window=datetime.timedelta(hours=1)))
+    ) == [ticket]
+    assert not Ticket.objects.filter(
+        breaching_within_q(now=at(minutes=30), window=datetime.timedelta(hours=1))
+    ).exists()
     assert list(Ticket.objects.filter(breached_q(now=at(minutes=121)))) == [ticket]
 
 
