@@ -1,0 +1,366 @@
+"""Writes of segments: saving rules, evaluating membership (full and incremental), window expiry, activation.
+
+Evaluation of one segment runs in one transaction holding a lock on the segment row, so two evaluations
+of the same segment never interleave; deliveries are created in that transaction and sent after commit.
+"""
+
+import datetime
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from cdpcrm.celery import app as celery_app
+from profiles.models import Identity, Profile
+
+from .models import Delivery, Destination, Membership, Segment, SegmentSize
+from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
+from .rules.compiler import event_queryset
+from .rules.spec import CRM_FIELDS
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+# Window expiries are scheduled as Celery eta tasks only this far ahead (long etas are unsafe on Redis);
+# a periodic task schedules the next horizon.
+WINDOW_HORIZON = datetime.timedelta(hours=1)
+WINDOW_BUCKET_SECONDS = 5
+
+
+# --- saving -----------------------------------------------------------------------------------------
+
+
+def _segment_rule_lookup(segment_id: int) -> dict | None:
+    return Segment.objects.filter(pk=segment_id).values_list("rule", flat=True).first()
+
+
+@transaction.atomic
+def segment_save(
+    *,
+    user,
+    name: str,
+    rule: dict,
+    segment: Segment | None = None,
+    description: str = "",
+    is_active: bool = True,
+) -> Segment:
+    """Create or update a segment after validating its rule; membership is recomputed after the commit."""
+    segment = segment or Segment(created_by=user if user is not None and user.is_authenticated else None)
+    rule_validate(rule=rule, segment_id=segment.pk, segment_lookup=_segment_rule_lookup)
+    segment.name = name.strip()
+    segment.description = description.strip()
+    segment.rule = rule
+    segment.is_active = is_active
+    segment.full_clean(exclude=["rule"])
+    segment.save()
+    segment_id = segment.pk
+
+    from .tasks import segment_recompute_task
+
+    transaction.on_commit(lambda: segment_recompute_task.delay(segment_id))
+    return segment
+
+
+# --- evaluation --------------------------------------------------------------------------------------
+
+
+def _locked(segment_id: int) -> Segment | None:
+    return Segment.objects.select_for_update().filter(pk=segment_id, is_active=True).first()
+
+
+def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Full recompute: enter = matching EXCEPT members, exit = members EXCEPT matching, both in SQL."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        segment = _locked(segment_id)
+        if segment is None:
+            return 0, 0
+        matching = rule_compile(rule=segment.rule, now=now)
+        members = Membership.objects.filter(segment=segment, exited_at__isnull=True)
+        enter_ids = list(
+            matching.filter(~Exists(members.filter(profile=OuterRef("pk")))).values_list("pk", flat=True)
+        )
+        exit_ids = list(
+            members.exclude(profile__in=matching.values("pk")).values_list("profile_id", flat=True)
+        )
+        _membership_apply(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+        segment.member_count = members.count()
+        segment.last_evaluated_at = now
+        segment.save(update_fields=["member_count", "last_evaluated_at", "last_changed_at"])
+        segment_size_record(segment=segment, now=now)
+    _windows_schedule(segment_id=segment_id, now=now, profile_ids=None)
+    return len(enter_ids), len(exit_ids)
+
+
+def segment_profiles_recheck(
+    *, segment_id: int, profile_ids: Iterable[int], now: datetime.datetime | None = None
+) -> set[int]:
+    """Incremental evaluation of some profiles; returns the ids whose membership changed."""
+    now = now or timezone.now()
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return set()
+    changed: set[int] = set()
+    with transaction.atomic():
+        segment = _locked(segment_id)
+        if segment is None:
+            return set()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            matching = set(
+                rule_compile(
+                    rule=segment.rule, now=now, profiles=Profile.objects.filter(pk__in=chunk)
+                ).values_list("pk", flat=True)
+            )
+            current = set(
+                Membership.objects.filter(
+                    segment=segment, exited_at__isnull=True, profile_id__in=chunk
+                ).values_list("profile_id", flat=True)
+            )
+            enter_ids, exit_ids = sorted(matching - current), sorted(current - matching)
+            _membership_apply(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+            changed.update(enter_ids, exit_ids)
+        if changed:
+            Segment.objects.filter(pk=segment.pk).update(
+                member_count=Membership.objects.filter(segment=segment, exited_at__isnull=True).count(),
+                last_changed_at=now,
+            )
+            segment.refresh_from_db(fields=["member_count"])
+            segment_size_record(segment=segment, now=now)
+    _windows_schedule(segment_id=segment_id, now=now, profile_ids=ids)
+    return changed
+
+
+def _membership_apply(
+    *, segment: Segment, enter_ids: list[int], exit_ids: list[int], now: datetime.datetime
+) -> None:
+    for start in range(0, len(enter_ids), CHUNK):
+        Membership.objects.bulk_create(
+            [
+                Membership(segment=segment, profile_id=pid, entered_at=now)
+                for pid in enter_ids[start : start + CHUNK]
+            ]
+        )
+    for start in range(0, len(exit_ids), CHUNK):
+        Membership.objects.filter(
+            segment=segment, exited_at__isnull=True, profile_id__in=exit_ids[start : start + CHUNK]
+        ).update(exited_at=now)
+    if enter_ids or exit_ids:
+        segment.last_changed_at = now
+        deliveries_create(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+
+
+def segment_size_record(*, segment: Segment, now: datetime.datetime) -> None:
+    SegmentSize.objects.update_or_create(
+        segment=segment, day=timezone.localdate(now), defaults={"size": segment.member_count}
+    )
+
+
+def segments_recompute_all(*, now: datetime.datetime | None = None) -> dict[int, tuple[int, int]]:
+    """Recompute every active segment, referenced segments before the segments that use them."""
+    return {sid: segment_recompute(segment_id=sid, now=now) for sid in _dependency_order(_active_rules())}
+
+
+# --- which segments a change can affect ---------------------------------------------------------------
+
+
+def _active_rules() -> dict[int, dict]:
+    return dict(Segment.objects.filter(is_active=True).values_list("pk", "rule"))
+
+
+def _dependency_order(rules: dict[int, dict]) -> list[int]:
+    ordered: list[int] = []
+    seen: set[int] = set()
+
+    def visit(sid: int) -> None:
+        if sid in seen or sid not in rules:
+            return
+        seen.add(sid)
+        for ref in sorted(segment_refs(rules[sid])):
+            visit(ref)
+        ordered.append(sid)
+
+    for sid in sorted(rules):
+        visit(sid)
+    return ordered
+
+
+def _affected_by(rule: dict, *, facts: set[str]) -> bool:
+    """Can a change of these facts ("events", "traits", "contact", a CRM fact) change the result?"""
+    for leaf in leaves(rule):
+        if "event" in leaf and "events" in facts:
+            return True
+        if "trait" in leaf and "traits" in facts:
+            return True
+        if "crm" in leaf and (facts & {"contact", "events", "traits", CRM_FIELDS[leaf["crm"]][4]}):
+            # "events"/"traits" can add an email identity, which links the profile to a contact.
+            return True
+        if "segment" in leaf and f"segment:{leaf['segment']}" in facts:
+            return True
+    return False
+
+
+def segments_profiles_recheck(
+    *, profile_ids: Iterable[int], facts: set[str], now: datetime.datetime | None = None
+) -> dict[int, set[int]]:
+    """Re-check some profiles against the segments these facts can affect, cascading to segments that
+    refer to a segment whose membership changed. Returns segment id -> changed profile ids."""
+    now = now or timezone.now()
+    ids = set(profile_ids)
+    if not ids:
+        return {}
+    rules = _active_rules()
+    changed_segments: dict[int, set[int]] = {}
+    for sid in _dependency_order(rules):
+        rule = rules[sid]
+        cascade = set().union(*(changed_segments.get(ref, set()) for ref in segment_refs(rule)))
+        targets = ids if _affected_by(rule, facts=facts) else cascade
+        if targets:
+            changed = segment_profiles_recheck(segment_id=sid, profile_ids=targets, now=now)
+            if changed:
+                changed_segments[sid] = changed
+    return changed_segments
+
+
+# --- time windows ---------------------------------------------------------------------------------
+
+
+def window_expiries(
+    *,
+    segment: Segment,
+    now: datetime.datetime,
+    until: datetime.datetime,
+    profile_ids: Iterable[int] | None = None,
+) -> dict[datetime.datetime, set[int]]:
+    """When (in (now, until]) a windowed event of these profiles leaves its window -> profiles."""
+    due: dict[datetime.datetime, set[int]] = defaultdict(set)
+    ids = None if profile_ids is None else list(profile_ids)
+    for leaf in leaves(segment.rule):
+        if "event" not in leaf or not leaf.get("within"):
+            continue
+        delta = window_delta(leaf["within"])
+        events = event_queryset(leaf, now).filter(timestamp__lte=until - delta, profile__isnull=False)
+        if ids is not None:
+            events = events.filter(profile_id__in=ids)
+        for profile_id, timestamp in events.values_list("profile_id", "timestamp").distinct():
+            leaves_at = timestamp + delta
+            bucket = math.ceil(leaves_at.timestamp() / WINDOW_BUCKET_SECONDS) * WINDOW_BUCKET_SECONDS
+            due[datetime.datetime.fromtimestamp(bucket, tz=datetime.UTC)].add(profile_id)
+    return dict(due)
+
+
+def _windows_schedule(*, segment_id: int, now: datetime.datetime, profile_ids: list[int] | None) -> int:
+    """Schedule eta re-checks for window expiries within the horizon; returns how many tasks were sent."""
+    if celery_app.conf.task_always_eager:
+        return 0  # eager mode has no clock to wait on; `segments_windows_schedule` runs them when due
+    segment = Segment.objects.filter(pk=segment_id, is_active=True).first()
+    if segment is None:
+        return 0
+    from .tasks import segment_window_recheck_task
+
+    expiries = window_expiries(segment=segment, now=now, until=now + WINDOW_HORIZON, profile_ids=profile_ids)
+    for eta, ids in sorted(expiries.items()):
+        segment_window_recheck_task.apply_async(args=[segment_id, sorted(ids)], eta=eta)
+    return len(expiries)
+
+
+def segments_windows_due(
+    *, now: datetime.datetime | None = None, since: datetime.datetime | None = None
+) -> int:
+    """Periodic: schedule the window expiries of the next horizon for every segment; in eager mode,
+    re-check right away the profiles whose window expired since `since` (default: the last horizon)."""
+    now = now or timezone.now()
+    sent = 0
+    for sid in _dependency_order(_active_rules()):
+        if celery_app.conf.task_always_eager:
+            segment = Segment.objects.get(pk=sid)
+            start = since or now - WINDOW_HORIZON
+            expired: set[int] = set()
+            for eta, ids in window_expiries(segment=segment, now=start, until=now).items():
+                if eta <= now:
+                    expired |= ids
+            if expired:
+                segment_profiles_recheck(segment_id=sid, profile_ids=expired, now=now)
+                sent += 1
+        else:
+            sent += _windows_schedule(segment_id=sid, now=now, profile_ids=None)
+    return sent
+
+
+# --- activation -----------------------------------------------------------------------------------
+
+
+def _payloads(
+    *, segment: Segment, profile_ids: list[int], trigger: str, traits: set[str], now: datetime.datetime
+) -> dict[int, dict]:
+    identifiers: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for pid, kind, value in (
+        Identity.objects.filter(profile_id__in=profile_ids)
+        .order_by("kind", "value")
+        .values_list("profile_id", "kind", "value")
+    ):
+        identifiers[pid][kind].append(value)
+    profile_traits = dict(Profile.objects.filter(pk__in=profile_ids).values_list("pk", "traits"))
+    return {
+        pid: {
+            "type": f"segment.{'entered' if trigger == 'enter' else 'exited'}",
+            "segment": {"id": segment.pk, "name": segment.name},
+            "profile_id": pid,
+            "identifiers": {kind: values for kind, values in identifiers[pid].items()},
+            "traits": {k: v for k, v in (profile_traits.get(pid) or {}).items() if k in traits},
+            "timestamp": now.isoformat(),
+        }
+        for pid in profile_ids
+    }
+
+
+def deliveries_create(
+    *, segment: Segment, enter_ids: list[int], exit_ids: list[int], now: datetime.datetime
+) -> list[int]:
+    """One Delivery per (destination, profile) listening to these moves; sent after the commit."""
+    destinations = list(Destination.objects.filter(segment=segment, enabled=True))
+    rows: list[Delivery] = []
+    for trigger, ids, wanted in (("enter", enter_ids, "on_enter"), ("exit", exit_ids, "on_exit")):
+        listeners = [d for d in destinations if getattr(d, wanted)]
+        if not ids or not listeners:
+            continue
+        traits = set().union(*(set(d.traits or []) for d in listeners))
+        payloads = _payloads(segment=segment, profile_ids=ids, trigger=trigger, traits=traits, now=now)
+        for destination in listeners:
+            keep = set(destination.traits or [])
+            for pid in ids:
+                payload = {
+                    **payloads[pid],
+                    "traits": {k: v for k, v in payloads[pid]["traits"].items() if k in keep},
+                }
+                rows.append(
+                    Delivery(
+                        destination=destination,
+                        profile_id=pid,
+                        trigger=trigger,
+                        payload=payload,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+    if not rows:
+        return []
+    created = Delivery.objects.bulk_create(rows, batch_size=CHUNK)
+    ids = [d.pk for d in created if d.pk is not None]
+    if len(ids) != len(created):  # backends without RETURNING for bulk inserts
+        ids = list(
+            Delivery.objects.filter(destination__segment=segment, created_at=now).values_list("pk", flat=True)
+        )
+
+    from .tasks import destination_deliver_many_task
+
+    def enqueue():
+        for start in range(0, len(ids), 100):
+            destination_deliver_many_task.delay(ids[start : start + 100])
+
+    transaction.on_commit(enqueue)
+    return ids
