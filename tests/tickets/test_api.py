@@ -1,4 +1,4 @@
-"""REST API: list filters (breached included), create/update through services, the messages endpoint, roles."""
+"""REST API: list filters (incl. breached), create/update through services, messages endpoint, roles."""
 
 import datetime
 
