@@ -47,10 +47,6 @@ class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
             self.add_error("contact", "A deal needs a contact or a company.")
         return cleaned
 
-    def _post_clean(self):
-        # The model's clean() needs the stage; the service runs full_clean on save instead.
-        pass
-
 
 class DealCreateForm(DealFieldsForm):
     stage = StageChoiceField(

@@ -1,6 +1,6 @@
 """Pipelines with ordered stages, the deals moving through them and the history of every move."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -126,7 +126,9 @@ class Deal(models.Model):
 
     @property
     def weighted_amount(self) -> Decimal:
-        return (self.amount * self.stage.probability / Decimal(100)).quantize(Decimal("0.01"))
+        return (self.amount * self.stage.probability / Decimal(100)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
 
 
 class DealStageChange(models.Model):

@@ -3,7 +3,7 @@
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, When
@@ -17,6 +17,7 @@ from .models import Deal, DealStageChange, Pipeline, Stage
 COMMITTED_MIN_PROBABILITY = 75
 FORECAST_MONTHS = 6
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 def pipeline_list() -> list[Pipeline]:
@@ -155,7 +156,7 @@ def board_columns(
         total.weighted += deal.amount * column.stage.probability / Decimal(100)
     for column in columns.values():
         for total in column.totals.values():
-            total.weighted = total.weighted.quantize(Decimal("0.01"))
+            total.weighted = total.weighted.quantize(CENT, rounding=ROUND_HALF_UP)
     return list(columns.values())
 
 
@@ -329,7 +330,7 @@ def forecast_build(
         month = max(month, first_month)  # overdue but still open: expected now
         cell = cells[(month, row["owner_id"])]
         cell.best_case += row["best_case"] or ZERO
-        cell.weighted += ((row["weighted_x100"] or ZERO) / 100).quantize(Decimal("0.01"))
+        cell.weighted += ((row["weighted_x100"] or ZERO) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
         cell.committed += row["committed"] or ZERO
     for row in won_rows:
         cells[(_as_date(row["month"]), row["owner_id"])].won += row["won"] or ZERO

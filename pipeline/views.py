@@ -260,7 +260,9 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, "Deal saved.")
                 return redirect(deal)
-            response = render(request, "pipeline/partials/_deal_fields.html", {"deal": deal})
+            response = render(
+                request, "pipeline/partials/_deal_fields.html", {"deal": deal, "oob_title": True}
+            )
             return _toast(response, "Deal saved.")
     deal.refresh_from_db()
     template = "pipeline/partials/_deal_fields_form.html" if request.htmx else "pipeline/deal_edit.html"

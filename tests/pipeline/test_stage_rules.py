@@ -69,7 +69,11 @@ def test_move_records_from_to_who_and_when(sales_user):
     deal = deal_make(user=sales_user)
     services.deal_move(deal=deal, stage=stage("Proposal"), user=sales_user)
     latest = deal.stage_changes.order_by("-id").first()
-    assert (latest.from_stage_name, latest.to_stage_name, latest.changed_by) == ("Lead-in", "Proposal", sales_user)
+    assert (latest.from_stage_name, latest.to_stage_name, latest.changed_by) == (
+        "Lead-in",
+        "Proposal",
+        sales_user,
+    )
     assert latest.changed_at is not None
     assert Deal.objects.get(pk=deal.pk).stage.name == "Proposal"
 
@@ -152,7 +156,9 @@ def test_empty_stage_can_be_deleted_and_history_keeps_its_name(sales_user):
     services.deal_move(deal=deal, stage=extra, user=sales_user)
     services.deal_move(deal=deal, stage=stage("Proposal"), user=sales_user)
     extra.delete()
-    names = list(DealStageChange.objects.filter(deal=deal).order_by("id").values_list("to_stage_name", flat=True))
+    names = list(
+        DealStageChange.objects.filter(deal=deal).order_by("id").values_list("to_stage_name", flat=True)
+    )
     assert names == ["Lead-in", "Demo booked", "Proposal"]
 
 
@@ -181,7 +187,9 @@ def test_stage_move_announces_the_contact_change(sales_user, django_capture_on_c
     crm_changed.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            deal = services.deal_create(user=sales_user, title="Signal", stage=stage("Lead-in"), contact=contact)
+            deal = services.deal_create(
+                user=sales_user, title="Signal", stage=stage("Lead-in"), contact=contact
+            )
         with django_capture_on_commit_callbacks(execute=True):
             services.deal_move(deal=deal, stage=stage("Proposal"), user=sales_user)
     finally:
