@@ -104,13 +104,13 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:contact_detail", args=[self.pk])
+
     @property
     def full_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email
-
-    def get_absolute_url(self) -> str:
-        return reverse("contacts:contact_detail", args=[self.pk])
 
 
 class Activity(models.Model):
@@ -170,8 +170,12 @@ class Task(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
     deal_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     done_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -214,7 +218,9 @@ class LoyaltyAccount(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(points_balance__gte=0), name="loyalty_balance_not_negative")
+            models.CheckConstraint(
+                condition=models.Q(points_balance__gte=0), name="loyalty_balance_not_negative"
+            )
         ]
 
     def __str__(self) -> str:
@@ -258,5 +264,10 @@ class RecentView(models.Model):
     viewed_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "contact"], name="recentview_user_contact_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "contact"], name="recentview_user_contact_unique")
+        ]
         indexes = [models.Index(fields=["user", "-viewed_at"], name="recentview_user_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewed {self.contact} at {self.viewed_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ fixed number of queries whatever the higher apps show.
 
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,17 @@ def company_panel_register(panel: Panel) -> None:
 
 
 def _visible(panels: dict[str, Panel], *, user, pk: int) -> list[dict]:
-    return [
-        {"panel": panel, "url": reverse(panel.url_name, args=[pk])}
-        for panel in sorted(panels.values(), key=lambda p: (p.order, p.key))
-        if user.has_perm(panel.permission)
-    ]
+    visible = []
+    for panel in sorted(panels.values(), key=lambda p: (p.order, p.key)):
+        if not user.has_perm(panel.permission):
+            continue
+        try:
+            url = reverse(panel.url_name, args=[pk])
+        except NoReverseMatch:
+            # The registering app has not shipped the panel's page (yet): leave the panel out.
+            continue
+        visible.append({"panel": panel, "url": url})
+    return visible
 
 
 def contact_panels_for(*, user, contact_id: int) -> list[dict]:

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,196 +16,460 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True)),
-                ('color', models.CharField(default='secondary', max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, unique=True)),
+                ("color", models.CharField(default="secondary", max_length=20)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('domain', models.CharField(blank=True, default='', max_length=253)),
-                ('industry', models.CharField(blank=True, default='', max_length=100)),
-                ('size', models.CharField(blank=True, choices=[('1-10', '1-10'), ('11-50', '11-50'), ('51-200', '51-200'), ('201-1000', '201-1,000'), ('1000+', '1,000+')], default='', max_length=20)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, default='', max_length=128, region=None)),
-                ('address', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='companies', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("domain", models.CharField(blank=True, default="", max_length=253)),
+                ("industry", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "size",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("1-10", "1-10"),
+                            ("11-50", "11-50"),
+                            ("51-200", "51-200"),
+                            ("201-1000", "201-1,000"),
+                            ("1000+", "1,000+"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, default="", max_length=128, region=None
+                    ),
+                ),
+                ("address", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="companies",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'companies',
-                'ordering': ['name'],
+                "verbose_name_plural": "companies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(blank=True, default='', max_length=100)),
-                ('last_name', models.CharField(blank=True, default='', max_length=100)),
-                ('email', models.EmailField(blank=True, default='', max_length=254)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, default='', max_length=128, region=None)),
-                ('job_title', models.CharField(blank=True, default='', max_length=150)),
-                ('lifecycle_stage', models.CharField(choices=[('subscriber', 'Subscriber'), ('lead', 'Lead'), ('mql', 'Marketing qualified lead'), ('sql', 'Sales qualified lead'), ('opportunity', 'Opportunity'), ('customer', 'Customer'), ('evangelist', 'Evangelist')], db_index=True, default='lead', max_length=20)),
-                ('lead_source', models.CharField(blank=True, default='', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contacts', to='contacts.company')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='contacts', to=settings.AUTH_USER_MODEL)),
-                ('tags', models.ManyToManyField(blank=True, related_name='contacts', to='contacts.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, default="", max_length=100)),
+                ("last_name", models.CharField(blank=True, default="", max_length=100)),
+                ("email", models.EmailField(blank=True, default="", max_length=254)),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, default="", max_length=128, region=None
+                    ),
+                ),
+                ("job_title", models.CharField(blank=True, default="", max_length=150)),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("subscriber", "Subscriber"),
+                            ("lead", "Lead"),
+                            ("mql", "Marketing qualified lead"),
+                            ("sql", "Sales qualified lead"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                            ("evangelist", "Evangelist"),
+                        ],
+                        db_index=True,
+                        default="lead",
+                        max_length=20,
+                    ),
+                ),
+                ("lead_source", models.CharField(blank=True, default="", max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="contacts",
+                        to="contacts.company",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="contacts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("tags", models.ManyToManyField(blank=True, related_name="contacts", to="contacts.tag")),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'id'],
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('note', 'Note'), ('call', 'Call'), ('meeting', 'Meeting'), ('email', 'Email')], max_length=10)),
-                ('subject', models.CharField(blank=True, default='', max_length=200)),
-                ('body', models.TextField(blank=True, default='')),
-                ('direction', models.CharField(blank=True, choices=[('in', 'Inbound'), ('out', 'Outbound')], default='', max_length=3)),
-                ('occurred_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('deal_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='activities', to=settings.AUTH_USER_MODEL)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='contacts.company')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='contacts.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("note", "Note"),
+                            ("call", "Call"),
+                            ("meeting", "Meeting"),
+                            ("email", "Email"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, default="", max_length=200)),
+                ("body", models.TextField(blank=True, default="")),
+                (
+                    "direction",
+                    models.CharField(
+                        blank=True, choices=[("in", "Inbound"), ("out", "Outbound")], default="", max_length=3
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("deal_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="activities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="contacts.company",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="contacts.contact",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'activities',
-                'ordering': ['-occurred_at', '-id'],
+                "verbose_name_plural": "activities",
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LoyaltyAccount',
+            name="LoyaltyAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('program', models.CharField(default='Style Rewards', max_length=100)),
-                ('tier', models.CharField(choices=[('bronze', 'Bronze'), ('silver', 'Silver'), ('gold', 'Gold'), ('platinum', 'Platinum')], db_index=True, default='bronze', max_length=20)),
-                ('points_balance', models.IntegerField(default=0)),
-                ('member_since', models.DateField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('contact', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='loyalty', to='contacts.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("program", models.CharField(default="Style Rewards", max_length=100)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("bronze", "Bronze"),
+                            ("silver", "Silver"),
+                            ("gold", "Gold"),
+                            ("platinum", "Platinum"),
+                        ],
+                        db_index=True,
+                        default="bronze",
+                        max_length=20,
+                    ),
+                ),
+                ("points_balance", models.IntegerField(default=0)),
+                ("member_since", models.DateField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "contact",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loyalty",
+                        to="contacts.contact",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LoyaltyNote',
+            name="LoyaltyNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('earned', 'Points earned'), ('redeemed', 'Points redeemed'), ('adjusted', 'Points adjusted'), ('tier', 'Tier change'), ('note', 'Note')], max_length=10)),
-                ('points_delta', models.IntegerField(default=0)),
-                ('tier_from', models.CharField(blank=True, default='', max_length=20)),
-                ('tier_to', models.CharField(blank=True, default='', max_length=20)),
-                ('text', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='contacts.loyaltyaccount')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("earned", "Points earned"),
+                            ("redeemed", "Points redeemed"),
+                            ("adjusted", "Points adjusted"),
+                            ("tier", "Tier change"),
+                            ("note", "Note"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("points_delta", models.IntegerField(default=0)),
+                ("tier_from", models.CharField(blank=True, default="", max_length=20)),
+                ("tier_to", models.CharField(blank=True, default="", max_length=20)),
+                ("text", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="contacts.loyaltyaccount",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RecentView',
+            name="RecentView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('viewed_at', models.DateTimeField()),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contacts.contact')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("viewed_at", models.DateTimeField()),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contacts.contact"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('deal_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to=settings.AUTH_USER_MODEL)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='contacts.company')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='contacts.contact')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("notes", models.TextField(blank=True, default="")),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("deal_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="contacts.company",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['done_at', 'due_at', 'id'],
+                "ordering": ["done_at", "due_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(fields=['name'], name='company_name_idx'),
+            model_name="company",
+            index=models.Index(fields=["name"], name="company_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='company',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('domain'), condition=models.Q(('domain', ''), _negated=True), name='company_domain_unique_when_set'),
+            model_name="company",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("domain"),
+                condition=models.Q(("domain", ""), _negated=True),
+                name="company_domain_unique_when_set",
+            ),
         ),
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['contact', '-occurred_at'], name='activity_contact_time_idx'),
+            model_name="activity",
+            index=models.Index(fields=["contact", "-occurred_at"], name="activity_contact_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['company', '-occurred_at'], name='activity_company_time_idx'),
+            model_name="activity",
+            index=models.Index(fields=["company", "-occurred_at"], name="activity_company_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='activity',
-            constraint=models.CheckConstraint(condition=models.Q(('contact__isnull', False), ('company__isnull', False), _connector='OR'), name='activity_has_contact_or_company'),
+            model_name="activity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("contact__isnull", False), ("company__isnull", False), _connector="OR"),
+                name="activity_has_contact_or_company",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loyaltyaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('points_balance__gte', 0)), name='loyalty_balance_not_negative'),
+            model_name="loyaltyaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_balance__gte", 0)), name="loyalty_balance_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='loyaltynote',
-            index=models.Index(fields=['account', '-created_at'], name='loyaltynote_account_time_idx'),
+            model_name="loyaltynote",
+            index=models.Index(fields=["account", "-created_at"], name="loyaltynote_account_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='recentview',
-            index=models.Index(fields=['user', '-viewed_at'], name='recentview_user_time_idx'),
+            model_name="recentview",
+            index=models.Index(fields=["user", "-viewed_at"], name="recentview_user_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='recentview',
-            constraint=models.UniqueConstraint(fields=('user', 'contact'), name='recentview_user_contact_unique'),
+            model_name="recentview",
+            constraint=models.UniqueConstraint(
+                fields=("user", "contact"), name="recentview_user_contact_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['last_name', 'first_name'], name='contact_name_idx'),
+            model_name="contact",
+            index=models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['owner', 'lifecycle_stage'], name='contact_owner_stage_idx'),
+            model_name="contact",
+            index=models.Index(fields=["owner", "lifecycle_stage"], name="contact_owner_stage_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['-updated_at'], name='contact_updated_idx'),
+            model_name="contact",
+            index=models.Index(fields=["-updated_at"], name="contact_updated_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='contact_email_unique_ci_when_set'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                condition=models.Q(("email", ""), _negated=True),
+                name="contact_email_unique_ci_when_set",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('email', ''), ('first_name', ''), ('last_name', ''), _negated=True), name='contact_has_name_or_email'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("email", ""), ("first_name", ""), ("last_name", ""), _negated=True),
+                name="contact_has_name_or_email",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['assignee', 'done_at', 'due_at'], name='task_assignee_open_idx'),
+            model_name="task",
+            index=models.Index(fields=["assignee", "done_at", "due_at"], name="task_assignee_open_idx"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['contact', 'done_at'], name='task_contact_idx'),
+            model_name="task",
+            index=models.Index(fields=["contact", "done_at"], name="task_contact_idx"),
         ),
     ]

@@ -1,0 +1,156 @@
+"""Forms of the contact and company pages. They only parse input; the services validate and write."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from cdpcrm.forms import BootstrapFormMixin
+
+from . import selectors
+from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class ServiceForm(BootstrapFormMixin, forms.Form):
+    """A form whose data goes to a service; the service's ValidationError lands on the form's fields."""
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error.messages)
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+def _owner_field(label: str = "Owner") -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(queryset=selectors.owner_choices(), required=False, label=label)
+
+
+class ContactForm(ServiceForm):
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(max_length=254, required=False)
+    phone = forms.CharField(
+        max_length=40, required=False, help_text="With country code, e.g. +44 20 7946 0958."
+    )
+    job_title = forms.CharField(max_length=150, required=False)
+    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False)
+    owner = _owner_field()
+    lifecycle_stage = forms.ChoiceField(choices=Contact.Lifecycle.choices, initial=Contact.Lifecycle.LEAD)
+    lead_source = forms.CharField(max_length=100, required=False)
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. VIP, newsletter.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].widget.attrs["autofocus"] = True
+
+    @staticmethod
+    def initial_for(contact: Contact) -> dict:
+        return {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "email": contact.email,
+            "phone": str(contact.phone) if contact.phone else "",
+            "job_title": contact.job_title,
+            "company": contact.company_id,
+            "owner": contact.owner_id,
+            "lifecycle_stage": contact.lifecycle_stage,
+            "lead_source": contact.lead_source,
+            "tags": ", ".join(tag.name for tag in contact.tags.all()),
+        }
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["tags"] = [name.strip() for name in data.get("tags", "").split(",") if name.strip()]
+        return data
+
+
+class CompanyForm(ServiceForm):
+    name = forms.CharField(max_length=200)
+    domain = forms.CharField(max_length=253, required=False, help_text="e.g. atelier-nord.com")
+    industry = forms.CharField(max_length=100, required=False)
+    size = forms.ChoiceField(choices=[("", "—"), *Company.Size.choices], required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    owner = _owner_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["autofocus"] = True
+
+    @staticmethod
+    def initial_for(company: Company) -> dict:
+        return {
+            "name": company.name,
+            "domain": company.domain,
+            "industry": company.industry,
+            "size": company.size,
+            "phone": str(company.phone) if company.phone else "",
+            "address": company.address,
+            "owner": company.owner_id,
+        }
+
+
+class ActivityForm(ServiceForm):
+    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.NOTE)
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Details")
+    direction = forms.ChoiceField(choices=[("", "—"), *Activity.Direction.choices], required=False)
+    duration_minutes = forms.IntegerField(min_value=0, max_value=24 * 60, required=False, label="Minutes")
+    occurred_at = forms.DateTimeField(
+        widget=DateTimeLocalInput(), required=False, label="When", help_text="Empty means now."
+    )
+
+
+class TaskForm(ServiceForm):
+    title = forms.CharField(max_length=200)
+    due_at = forms.DateTimeField(widget=DateTimeLocalInput(), required=False, label="Due")
+    assignee = _owner_field("Assignee")
+
+
+class LoyaltyEnrollForm(ServiceForm):
+    tier = forms.ChoiceField(choices=LoyaltyAccount.Tier.choices, initial=LoyaltyAccount.Tier.BRONZE)
+
+
+class LoyaltyPointsForm(ServiceForm):
+    kind = forms.ChoiceField(
+        choices=[
+            (LoyaltyNote.Kind.EARNED, "Add points"),
+            (LoyaltyNote.Kind.REDEEMED, "Redeem points"),
+            (LoyaltyNote.Kind.ADJUSTED, "Adjust (±)"),
+        ],
+        label="Action",
+    )
+    points_delta = forms.IntegerField(label="Points", help_text="Adjustments may be negative.")
+    text = forms.CharField(max_length=500, required=False, label="Reason")
+
+    def delta(self) -> int:
+        """Points as the ledger stores them: redemptions are negative whatever sign was typed."""
+        points = self.cleaned_data["points_delta"]
+        if self.cleaned_data["kind"] == LoyaltyNote.Kind.REDEEMED:
+            return -abs(points)
+        if self.cleaned_data["kind"] == LoyaltyNote.Kind.EARNED:
+            return abs(points)
+        return points
+
+
+class LoyaltyTierForm(ServiceForm):
+    tier = forms.ChoiceField(choices=LoyaltyAccount.Tier.choices)
+    text = forms.CharField(max_length=500, required=False, label="Reason")
+
+
+class LoyaltyNoteForm(ServiceForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Note")
