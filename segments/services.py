@@ -90,7 +90,10 @@ def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) 
         _membership_apply(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
         segment.member_count = members.count()
         segment.last_evaluated_at = now
-        segment.save(update_fields=["member_count", "last_evaluated_at", "last_changed_at"])
+        # A queryset update: evaluation is not an edit, so it leaves no row in the segment's history.
+        Segment.objects.filter(pk=segment.pk).update(
+            member_count=segment.member_count, last_evaluated_at=now, last_changed_at=segment.last_changed_at
+        )
         segment_size_record(segment=segment, now=now)
     _windows_schedule(segment_id=segment_id, now=now, profile_ids=None)
     return len(enter_ids), len(exit_ids)
