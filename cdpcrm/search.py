@@ -27,7 +27,11 @@ def _contacts(query: str, user) -> SearchGroup | None:
     if not user.has_perm("contacts.view_contact"):
         return None
     hits = [
-        SearchHit(c.full_name, " · ".join(filter(None, [c.email, c.company.name if c.company else ""])), c.get_absolute_url())
+        SearchHit(
+            c.full_name,
+            " · ".join(filter(None, [c.email, c.company.name if c.company else ""])),
+            c.get_absolute_url(),
+        )
         for c in contact_selectors.contact_search(query=query, limit=PER_GROUP)
     ]
     return SearchGroup("Contacts", "person", hits, more_url=f"/contacts/?q={query}")
@@ -50,7 +54,9 @@ def _tickets(query: str, user) -> SearchGroup | None:
         return None
     hits = [
         SearchHit(
-            f"{t.reference} {t.subject}", f"{t.contact.full_name} · {t.get_status_display()}", t.get_absolute_url()
+            f"{t.reference} {t.subject}",
+            f"{t.contact.full_name} · {t.get_status_display()}",
+            t.get_absolute_url(),
         )
         for t in ticket_selectors.ticket_search(query=query, limit=PER_GROUP)
     ]

@@ -29,12 +29,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "worker" in item.keywords and not (USES_POSTGRES and HAS_BROKER):
             item.add_marker(
-                pytest.mark.skip(reason="needs a real broker and PostgreSQL: set DATABASE_URL and CELERY_BROKER_URL")
+                pytest.mark.skip(
+                    reason="needs a real broker and PostgreSQL: set DATABASE_URL and CELERY_BROKER_URL"
+                )
             )
         if "postgres" in item.keywords and not USES_POSTGRES:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://..."))
         if "browser" in item.keywords and not shutil.which(CHROMIUM):
-            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -131,8 +135,14 @@ class CeleryWorkers:
     def __init__(self):
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, *, queues: str = "default,ingest,segments,activation,email", concurrency: int = 1,
-              pool: str = "prefork", name: str | None = None) -> subprocess.Popen:
+    def start(
+        self,
+        *,
+        queues: str = "default,ingest,segments,activation,email",
+        concurrency: int = 1,
+        pool: str = "prefork",
+        name: str | None = None,
+    ) -> subprocess.Popen:
         from django.db import connection
 
         db = connection.settings_dict
@@ -144,9 +154,29 @@ class CeleryWorkers:
         }
         node = name or f"test{len(self.processes)}-{os.getpid()}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cdpcrm", "worker", "-Q", queues, "-c", str(concurrency),
-             "-P", pool, "-n", f"{node}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cdpcrm",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(concurrency),
+                "-P",
+                pool,
+                "-n",
+                f"{node}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         )
         self.processes.append(process)
         deadline = time.monotonic() + 30
@@ -191,8 +221,15 @@ def browser_page(live_server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
         page = context.new_page()

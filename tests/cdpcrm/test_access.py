@@ -19,7 +19,14 @@ ALLOW_LIST = (
     re.compile(r"^/static/"),
     re.compile(r"^/cdp/analytics/"),
 )
-SAMPLES = {"int": "1", "str": "x", "slug": "x", "uuid": str(uuid.uuid4()), "path": "x", "drf_format_suffix": ".json"}
+SAMPLES = {
+    "int": "1",
+    "str": "x",
+    "slug": "x",
+    "uuid": str(uuid.uuid4()),
+    "path": "x",
+    "drf_format_suffix": ".json",
+}
 
 
 def _fill_route(route: str) -> str:
@@ -82,4 +89,6 @@ def test_anonymous_request_is_refused_or_sent_to_login(client, path):
             location = response["Location"]
             assert "/login/" in location, f"{method.upper()} {path} redirected to {location}, not to login"
         else:
-            assert response.status_code in (401, 403, 405), f"{method.upper()} {path} answered {response.status_code}"
+            assert response.status_code in (401, 403, 405), (
+                f"{method.upper()} {path} answered {response.status_code}"
+            )

@@ -47,10 +47,15 @@ def test_healthz_answers_503_when_a_real_broker_is_unreachable(client, settings)
 
 
 def test_roles_have_the_permissions_their_work_needs():
-    perms = {g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()} for g in Group.objects.all()}
+    perms = {
+        g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()}
+        for g in Group.objects.all()
+    }
     assert {"contacts.change_contact", "contacts.add_company"} <= perms["Sales"]
     assert "contacts.change_contact" in perms["Support"] and "contacts.delete_company" in perms["Support"]
-    assert "contacts.view_contact" in perms["Marketing"] and "contacts.change_contact" not in perms["Marketing"]
+    assert (
+        "contacts.view_contact" in perms["Marketing"] and "contacts.change_contact" not in perms["Marketing"]
+    )
     assert perms["Admin"] >= perms["Sales"] | perms["Support"] | perms["Marketing"]
 
 
@@ -90,7 +95,11 @@ def test_check_deploy_is_clean_with_production_settings():
     env.pop("SECURE_SSL_REDIRECT", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

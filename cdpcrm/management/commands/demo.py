@@ -23,6 +23,6 @@ class Command(BaseCommand):
                     raise
                 continue
             module.demo_load(users=users, stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):"))
         for username, first, last, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role:<10} {first} {last}")
