@@ -14,6 +14,7 @@ from . import selectors, services
 from .forms import CsvUploadForm, SourceForm
 from .models import Source
 from .offline import CsvRejected, offline_csv_import
+from .snippet import analytics_snippet
 from .tracking_views import analytics_settings
 
 SOURCES_PER_PAGE = 50
@@ -56,6 +57,7 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recent_events": selectors.source_recent_events(source=source),
         "pending": selectors.source_pending_batches(source=source),
         "host_url": request.build_absolute_uri("/").rstrip("/"),
+        "snippet": analytics_snippet(host_url=request.build_absolute_uri("/")),
         "csv_form": CsvUploadForm(),
     }
     return render(request, "profiles/source_detail.html", context)
