@@ -1,13 +1,14 @@
 """The SLA clock under a frozen clock: due times, pauses, priority changes, breach and at-risk."""
 
 import datetime
+import importlib
 
 import pytest
 import time_machine
 
 from tickets import services
 from tickets.models import Priority, SlaPolicy, Status, Ticket
-from tickets.sla import breached_q, breaching_within_q
+from tickets.sla import DEFAULT_TARGETS, breached_q, breaching_within_q
 
 from .factories import ticket_make
 
@@ -20,8 +21,23 @@ def at(**delta) -> datetime.datetime:
     return START + datetime.timedelta(**delta)
 
 
-def test_policies_are_seeded_for_every_priority():
+def test_migration_seeds_a_policy_for_every_priority_with_the_default_targets():
+    from django.apps import apps
+
+    seed = importlib.import_module("tickets.migrations.0002_seed_sla_policies").seed
+    SlaPolicy.objects.all().delete()
+    seed(apps, None)
     assert set(SlaPolicy.objects.values_list("priority", flat=True)) == set(Priority.values)
+    assert {
+        p.priority: (p.first_response_minutes, p.resolution_minutes) for p in SlaPolicy.objects.all()
+    } == {k.value: v for k, v in DEFAULT_TARGETS.items()}
+
+
+def test_missing_policy_falls_back_to_the_default_targets(support_user):
+    SlaPolicy.objects.filter(priority="urgent").delete()
+    with time_machine.travel(START, tick=False):
+        ticket = ticket_make(user=support_user, priority="urgent")
+    assert ticket.first_response_due_at == at(minutes=DEFAULT_TARGETS["urgent"][0])
 
 
 def test_due_times_come_from_the_policy_of_the_priority(support_user):
