@@ -131,7 +131,3 @@ class DealAdmin(admin.ModelAdmin):
             **data,
         )
         obj.refresh_from_db()
-
-    def save_related(self, request, form, formsets, change):
-        # Stage history is written by the services only.
-        form.save_m2m()

@@ -143,8 +143,8 @@ def test_quick_create_adds_card_to_the_column(sales_client):
     lead_in = stage("Lead-in")
     response = sales_client.post(
         f"/deals/stages/{lead_in.pk}/quick-create/",
-        {f"quick{lead_in.pk}-title": "Fast one", f"quick{lead_in.pk}-amount": "1200", f"quick{lead_in.pk}-currency": "GBP",
-         f"quick{lead_in.pk}-company": company.pk},
+        {f"quick{lead_in.pk}-title": "Fast one", f"quick{lead_in.pk}-amount": "1200",
+         f"quick{lead_in.pk}-currency": "GBP", f"quick{lead_in.pk}-company": company.pk},
         HTTP_HX_REQUEST="true",
     )  # fmt: skip
     assert response.status_code == 200
@@ -256,8 +256,8 @@ def test_inline_edit_saves_and_reports_field_errors(sales_client, sales_user):
     deal = deal_make(user=sales_user, title="Before")
     form = sales_client.get(f"/deals/{deal.pk}/edit/", HTTP_HX_REQUEST="true").content.decode()
     assert 'name="title"' in form
-    data = {"title": "After", "amount": "2500.50", "currency": "USD", "company": deal.company_id, "owner": sales_user.pk,
-            "next_step": "Call back"}  # fmt: skip
+    data = {"title": "After", "amount": "2500.50", "currency": "USD", "company": deal.company_id,
+            "owner": sales_user.pk, "next_step": "Call back"}  # fmt: skip
     response = sales_client.post(f"/deals/{deal.pk}/edit/", data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "After" in response.content.decode()
     deal.refresh_from_db()
