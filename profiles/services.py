@@ -60,6 +60,17 @@ def source_rotate_key(*, source: Source) -> str:
     return write_key
 
 
+def source_update(
+    *, source: Source, name: str | None = None, kind: str | None = None, enabled: bool | None = None
+) -> Source:
+    for field_name, value in (("name", name), ("kind", kind), ("enabled", enabled)):
+        if value is not None:
+            setattr(source, field_name, value.strip() if isinstance(value, str) else value)
+    source.full_clean(exclude=["write_key_hash"])
+    source.save(update_fields=["name", "kind", "enabled", "updated_at"])
+    return source
+
+
 def source_set_enabled(*, source: Source, enabled: bool) -> Source:
     source.enabled = enabled
     source.save(update_fields=["enabled", "updated_at"])
