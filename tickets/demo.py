@@ -130,22 +130,29 @@ def demo_load(*, users, stdout) -> None:
         status = _pick(rng, STATUS_MIX)
         priority = _pick(rng, PRIORITY_MIX)
         channel = _pick(rng, CHANNEL_MIX)
-        age = datetime.timedelta(minutes=rng.randint(20, 20 * 24 * 60))
         contact = customers[index % len(customers)]
         assignee = None if status == Status.NEW else agents[index % 2]
         plans.append(
-            (index, subject, body, tag, teams[team_index], status, priority, channel, age, contact, assignee)
+            (index, subject, body, tag, teams[team_index], status, priority, channel, contact, assignee)
         )
     plans = [plan for plan in plans if _demo_message_id(plan[0]) not in existing]
 
     tickets, thread_specs = [], []
-    for index, subject, body, tag, team, status, priority, channel, age, contact, assignee in plans:
-        created = now - age
+    for index, subject, body, tag, team, status, priority, channel, contact, assignee in plans:
         first_minutes, resolution_minutes = targets[priority]
-        replied = status != Status.NEW and rng.random() < 0.85
-        first_reply = created + datetime.timedelta(minutes=rng.randint(5, int(first_minutes * 1.4)))
-        if first_reply >= now:
-            first_reply = now - datetime.timedelta(minutes=1)
+        late = index % 6 == 0  # one ticket in six misses its targets
+        if status in (Status.SOLVED, Status.CLOSED):
+            age_minutes = rng.randint(resolution_minutes * 2, max(resolution_minutes * 2, 20 * 24 * 60) + 60)
+        elif late:
+            age_minutes = rng.randint(int(resolution_minutes * 1.1), int(resolution_minutes * 2))
+        elif status == Status.NEW:
+            age_minutes = rng.randint(5, max(6, int(first_minutes * 0.9)))
+        else:
+            age_minutes = rng.randint(first_minutes, max(first_minutes + 1, int(resolution_minutes * 0.8)))
+        created = now - datetime.timedelta(minutes=age_minutes)
+        replied = status != Status.NEW
+        reply_factor = rng.uniform(1.1, 1.6) if late else rng.uniform(0.1, 0.9)
+        first_reply = min(created + datetime.timedelta(minutes=first_minutes * reply_factor), now)
         ticket = Ticket(
             subject=subject,
             contact=contact,
@@ -161,13 +168,16 @@ def demo_load(*, users, stdout) -> None:
             first_responded_at=first_reply if replied else None,
         )
         if status in PAUSED_STATUSES:
-            ticket.paused_at = max(first_reply if replied else created, now - age / 3)
+            ticket.paused_at = first_reply + (now - first_reply) * rng.uniform(0.2, 0.8)
         if status in (Status.SOLVED, Status.CLOSED):
-            ticket.solved_at = created + (now - created) * rng.uniform(0.3, 0.9)
-            if replied:
-                ticket.solved_at = min(
-                    max(ticket.solved_at, first_reply + datetime.timedelta(minutes=10)), now
-                )
+            solve_factor = rng.uniform(1.1, 1.5) if late else rng.uniform(0.2, 0.9)
+            ticket.solved_at = min(
+                max(
+                    created + datetime.timedelta(minutes=resolution_minutes * solve_factor),
+                    first_reply + datetime.timedelta(minutes=10),
+                ),
+                now,
+            )
             if status == Status.SOLVED and rng.random() < 0.5 or status == Status.CLOSED:
                 ticket.satisfaction_rating = rng.choice((3, 4, 5, 5, 5, 2))
         tickets.append(ticket)
@@ -237,6 +247,17 @@ def demo_load(*, users, stdout) -> None:
                         created_at=min(first_reply + datetime.timedelta(minutes=30), now),
                     )
                 )
+        if ticket.assignee_id:
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    actor=ticket.assignee,
+                    field=TicketEvent.Field.STATUS,
+                    from_value="New",
+                    to_value="Open",
+                    created_at=ticket.created_at + datetime.timedelta(minutes=2),
+                )
+            )
         if ticket.status not in (Status.NEW, Status.OPEN):
             events.append(
                 TicketEvent(
@@ -251,6 +272,14 @@ def demo_load(*, users, stdout) -> None:
                 )
             )
     TicketMessage.objects.bulk_create(messages)
+    last_activity = {}
+    for message in messages:
+        last_activity[message.ticket_id] = max(
+            last_activity.get(message.ticket_id, message.created_at), message.created_at
+        )
+    for ticket in tickets:
+        ticket.updated_at = max(filter(None, [last_activity[ticket.pk], ticket.solved_at, ticket.paused_at]))
+    Ticket.objects.bulk_update(tickets, ["updated_at"])
     TicketEvent.objects.bulk_create(events)
     Ticket.tags.through.objects.bulk_create(tag_links, ignore_conflicts=True)
     stdout.write(f"tickets: {len(tickets)} tickets in {len(teams)} teams with {len(messages)} messages")

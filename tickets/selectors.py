@@ -83,6 +83,9 @@ def ticket_queue(
     qs = qs.annotate(
         next_due_at=Case(
             When(status__in=[s.value for s in DONE_STATUSES], then=None),
+            # A paused resolution clock has no due time; an unanswered ticket still owes its first response.
+            When(paused_at__isnull=False, first_responded_at__isnull=True, then=F("first_response_due_at")),
+            When(paused_at__isnull=False, then=None),
             When(first_responded_at__isnull=True, then=Least("first_response_due_at", "resolution_due_at")),
             default=F("resolution_due_at"),
         )

@@ -120,8 +120,11 @@ def _open_q() -> Q:
 
 
 def breached_q(*, now: datetime) -> Q:
-    """Unsolved tickets past a target (a paused ticket counts when it was paused after its due time)."""
-    first = Q(first_responded_at__isnull=True, first_response_due_at__lt=now)
+    """Unsolved tickets that missed a target: first response overdue or given late, resolution overdue
+    (a paused ticket counts when it was paused after its due time)."""
+    first = Q(first_responded_at__isnull=True, first_response_due_at__lt=now) | Q(
+        first_responded_at__gt=F("first_response_due_at")
+    )
     running = Q(paused_at__isnull=True, resolution_due_at__lt=now)
     paused_late = Q(paused_at__isnull=False, paused_at__gt=F("resolution_due_at"))
     return _open_q() & (first | running | paused_late)

@@ -166,3 +166,14 @@ def test_reopening_a_solved_ticket_clears_solved_at(support_user):
     services.ticket_status_change(user=support_user, ticket=ticket, status=Status.OPEN)
     ticket.refresh_from_db()
     assert ticket.solved_at is None and ticket.status == Status.OPEN
+
+
+def test_late_first_response_keeps_the_ticket_in_breached_until_solved(support_user):
+    with time_machine.travel(START, tick=False):
+        ticket = ticket_make(user=support_user, priority="urgent")  # 30 min first response
+    with time_machine.travel(at(hours=1), tick=False):
+        services.ticket_reply(user=support_user, ticket=ticket, body="Sorry for the wait")
+        services.ticket_status_change(user=support_user, ticket=ticket, status=Status.PENDING)
+    ticket.refresh_from_db()
+    assert ticket.sla_clock(at(hours=1)).state == "breached"
+    assert list(Ticket.objects.filter(breached_q(now=at(hours=1)))) == [ticket]
