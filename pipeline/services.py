@@ -159,6 +159,31 @@ def deal_delete(*, deal: Deal, user) -> None:
     crm_changed_on_commit(contact_ids=[contact_id], fact="deal")
 
 
+DEFAULT_PIPELINE_NAME = "Sales"
+DEFAULT_STAGES = (
+    # name, probability, kind (same as migration 0002, which creates them on a fresh database)
+    ("Lead-in", 10, Stage.Kind.OPEN),
+    ("Qualified", 25, Stage.Kind.OPEN),
+    ("Proposal", 50, Stage.Kind.OPEN),
+    ("Negotiation", 75, Stage.Kind.OPEN),
+    ("Won", 100, Stage.Kind.WON),
+    ("Lost", 0, Stage.Kind.LOST),
+)
+
+
+@transaction.atomic
+def pipeline_default_ensure() -> Pipeline | None:
+    """Create the default "Sales" pipeline when there is no pipeline at all (e.g. after a flush)."""
+    if Pipeline.objects.exists():
+        return None
+    pipeline = Pipeline.objects.create(name=DEFAULT_PIPELINE_NAME, is_default=True)
+    Stage.objects.bulk_create(
+        Stage(pipeline=pipeline, name=name, probability=probability, kind=kind, position=position)
+        for position, (name, probability, kind) in enumerate(DEFAULT_STAGES, start=1)
+    )
+    return pipeline
+
+
 def pipeline_default() -> Pipeline:
     pipeline = Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.order_by("id").first()
     if pipeline is None:
