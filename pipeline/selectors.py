@@ -139,8 +139,14 @@ def board_columns(
 ) -> list[BoardColumn]:
     """One column per stage with its deals and per-currency totals: two queries whatever the deal count."""
     columns = {stage.pk: BoardColumn(stage=stage) for stage in stage_list(pipeline=pipeline)}
+    # Only what a card shows; the stage comes from its column.
+    cards = Deal.objects.select_related("owner", "company", "contact").only(
+        "title", "amount", "currency", "expected_close_date", "stage_id", "pipeline_id",
+        "owner__username", "owner__first_name", "owner__last_name",
+        "company__name", "contact__first_name", "contact__last_name", "contact__email",
+    )  # fmt: skip
     deals = deal_filter(
-        Deal.objects.select_related("owner", "company", "contact", "stage"),
+        cards,
         pipeline=pipeline,
         owner_id=owner_id,
         close_month=close_month,
@@ -150,6 +156,7 @@ def board_columns(
         column = columns.get(deal.stage_id)
         if column is None:
             continue
+        deal.stage = column.stage
         column.deals.append(deal)
         total = column.totals.setdefault(deal.currency, MoneyTotal(currency=deal.currency))
         total.amount += deal.amount

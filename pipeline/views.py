@@ -71,6 +71,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "filters": request.GET,
         "currencies": Currency.choices,
         "deal_count": sum(column.count for column in columns),
+        "today": timezone.localdate(),
     }
     template = "pipeline/partials/_board.html" if request.htmx.target == "board" else "pipeline/board.html"
     return render(request, template, context)
@@ -95,7 +96,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     filters = _board_filters(request.POST)
     deal = selectors.deal_detail(pk=deal.pk)
     html = render_to_string(
-        "pipeline/partials/_card.html", {"deal": deal, "perms_change": True}, request=request
+        "pipeline/partials/_card.html", {"deal": deal, "today": timezone.localdate()}, request=request
     )
     for stage in {from_stage.pk: from_stage, to_stage.pk: to_stage}.values():
         column = selectors.board_column(stage=stage, **filters)
@@ -111,7 +112,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_quick_create(request: HttpRequest, stage_pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_pk)
     form = QuickCreateForm(request.POST, prefix=f"quick{stage.pk}")
-    context = {"stage": stage, "form": form, "currencies": Currency.choices}
+    context = {"stage": stage, "form": form, "currencies": Currency.choices, "today": timezone.localdate()}
     if form.is_valid():
         data = form.cleaned_data
         try:
