@@ -64,7 +64,7 @@ AGENT_REPLIES = (
 )
 INTERNAL_NOTES = (
     "Checked the carrier portal: parcel stuck at the hub since Tuesday.",
-    "Customer is Gold tier — offer a goodwill voucher if this drags on.",
+    "Long-time customer — offer a goodwill voucher if this drags on.",
     "Finance confirmed the refund went out yesterday.",
 )
 CUSTOMER_FOLLOW_UPS = ("Thanks, here is the order number: 1042.", "Any update on this?", "Great, thank you!")
