@@ -17,7 +17,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Least
 
-from .models import DONE_STATUSES, Ticket, TicketEvent, TicketMessage
+from .models import DONE_STATUSES, PRIORITY_RANK, Priority, Ticket, TicketEvent, TicketMessage
 from .sla import breached_q, breaching_within_q
 
 QUEUE_VIEWS = {
@@ -191,7 +191,20 @@ def agent_list():
 
 # --- metrics ------------------------------------------------------------------------------------------
 
-METRIC_GROUPS = {"team": "team__name", "agent": "assignee__username", "priority": "priority"}
+METRIC_GROUPS = {
+    "team": ("team__name",),
+    "agent": ("assignee__username", "assignee__first_name", "assignee__last_name"),
+    "priority": ("priority",),
+}
+
+
+def _metric_label(group_by: str, row: dict) -> str:
+    if group_by == "agent":
+        name = f"{row.pop('assignee__first_name') or ''} {row.pop('assignee__last_name') or ''}".strip()
+        return name or row.pop("assignee__username") or "Unassigned"
+    if group_by == "team":
+        return row.pop("team__name") or "No team"
+    return Priority(row.pop("priority")).label
 
 
 @dataclass(frozen=True)
@@ -225,7 +238,7 @@ def ticket_metrics(*, start: datetime, end: datetime, group_by: str, now: dateti
     """First response time, resolution time and SLA attainment of the tickets created in [start, end),
     grouped by team, agent or priority. A target counts as met when it was reached in time, breached
     when reached late or overdue now; targets still running in time are not counted."""
-    key = METRIC_GROUPS[group_by]
+    keys = METRIC_GROUPS[group_by]
     done = [s.value for s in DONE_STATUSES]
     first_met = Q(first_responded_at__isnull=False, first_responded_at__lte=F("first_response_due_at"))
     first_breached = Q(first_responded_at__gt=F("first_response_due_at")) | (
@@ -238,7 +251,7 @@ def ticket_metrics(*, start: datetime, end: datetime, group_by: str, now: dateti
     )
     rows = (
         Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values(key)
+        .values(*keys)
         .annotate(
             tickets=Count("id"),
             responded=Count("id", filter=Q(first_responded_at__isnull=False)),
@@ -255,12 +268,16 @@ def ticket_metrics(*, start: datetime, end: datetime, group_by: str, now: dateti
             resolution_met=Count("id", filter=resolution_met),
             resolution_breached=Count("id", filter=resolution_breached),
         )
-        .order_by(key)
+        .order_by(*keys)
     )
-    return [
-        MetricRow(
-            key=str(row.pop(key) or ("Unassigned" if group_by == "agent" else "No team")),
-            **row,
+    if group_by == "priority":
+        rows = sorted(rows, key=lambda row: -PRIORITY_RANK[row["priority"]])
+    result = []
+    for row in rows:
+        label = _metric_label(group_by, row)
+        result.append(
+            MetricRow(
+                key=label, **{k: v for k, v in row.items() if not k.startswith(("assignee__", "team__"))}
+            )
         )
-        for row in rows
-    ]
+    return result

@@ -55,9 +55,9 @@ def test_metrics_per_team_agent_and_priority(support_user):
         row.key: row
         for row in ticket_metrics(start=at(days=-1), end=at(days=1), group_by="agent", now=at(hours=8))
     }
-    assert by_agent[support_user.username].tickets == 1 and by_agent["Unassigned"].tickets == 2
+    assert by_agent[support_user.get_full_name()].tickets == 1 and by_agent["Unassigned"].tickets == 2
     by_priority = ticket_metrics(start=at(days=-1), end=at(days=1), group_by="priority", now=at(hours=8))
-    assert [(row.key, row.tickets) for row in by_priority] == [("high", 3)]
+    assert [(row.key, row.tickets) for row in by_priority] == [("High", 3)]
 
 
 def test_metrics_date_range_excludes_other_tickets(support_user):
