@@ -3,6 +3,7 @@
 import datetime
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -62,6 +63,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "agents": selectors.agent_list() if request.user.has_perm("tickets.change_ticket") else [],
         "statuses": Status.choices,
         "can_edit": request.user.has_perm("tickets.change_ticket"),
+        "at_risk_minutes": settings.TICKETS_SLA_AT_RISK_MINUTES,
     }
     template = "tickets/partials/_queue_results.html" if request.htmx else "tickets/queue.html"
     return render(request, template, context)
@@ -173,6 +175,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, *, reply_form: ReplyFo
         "priorities": Priority.choices,
         "agents": selectors.agent_list(),
         "teams": Team.objects.all(),
+        "at_risk_minutes": settings.TICKETS_SLA_AT_RISK_MINUTES,
     }
 
 

@@ -41,3 +41,17 @@ def test_agent_works_a_ticket_from_the_queue(browser_login, support_user):
     ticket.refresh_from_db()
     assert ticket.status == "solved" and ticket.first_responded_at is not None
     assert Ticket.objects.get().messages.filter(internal=True).count() == 1
+
+
+def test_queue_sla_badges_count_down_and_turn_breached(browser_login, support_user):
+    ticket_make(user=support_user, subject="Urgent lamp", priority="urgent")
+    page = browser_login(support_user)
+    page.goto("/tickets/")
+    badge = page.locator("tr", has_text="Urgent lamp").locator(".sla-badge")
+    expect(badge).to_have_attribute("data-sla-state", "at_risk")  # 30 min first-response target
+    page.evaluate(
+        "() => { document.querySelector('.sla-badge[data-due]').dataset.due = Date.now() - 150000;"
+        " window.cdpcrmSlaTick(); }"
+    )
+    expect(badge).to_have_text("Breached · 2m over")
+    expect(badge).to_have_class("badge sla-badge text-bg-danger")

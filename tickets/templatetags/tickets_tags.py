@@ -65,7 +65,10 @@ def url_or_empty(obj) -> str:
 def sla_badge(context, ticket):
     now = context.get("now") or timezone.now()
     clock = ticket.sla_clock(now)
-    return {"clock": clock, "color": SLA_COLORS[clock.state], "ticket": ticket}
+    # A running target gets its due instant (epoch ms) so the page can count down without reloading.
+    live = clock.remaining is not None and not clock.paused and (clock.state != "breached" or clock.overdue)
+    due_ms = int((now + clock.remaining).timestamp() * 1000) if live else None
+    return {"clock": clock, "color": SLA_COLORS[clock.state], "ticket": ticket, "due_ms": due_ms}
 
 
 @register.filter
