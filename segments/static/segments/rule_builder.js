@@ -175,7 +175,10 @@
           "aria-label": "Trait name"});
         const comparison = el("span", {class: "rb-comparison"});
         const typeOf = () => (this.info.traits.find((t) => t.name === name.value) || {}).type || "text";
-        name.addEventListener("change", () => { this.fillComparison(comparison, typeOf(), {op: "", value: ""}); this.changed(); });
+        name.addEventListener("change", () => {
+          if (typeOf() !== comparison.dataset.type) this.fillComparison(comparison, typeOf(), {op: "", value: ""});
+          this.changed();
+        });
         body.append(name, comparison);
         this.fillComparison(comparison, this.typeFor(rule, typeOf()), rule);
       } else if (kind === "event") {
@@ -239,7 +242,7 @@
       prop.addEventListener("change", async () => {
         const props = await refresh();
         const type = (props.find((p) => p.name === prop.value) || {}).type || "text";
-        this.fillComparison(comparison, type, {op: "", value: ""});
+        if (type !== comparison.dataset.type) this.fillComparison(comparison, type, {op: "", value: ""});
         this.changed();
       });
       row.append(el("span", {text: "where "}), prop, comparison,
