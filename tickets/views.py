@@ -249,6 +249,12 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             team = Team.objects.filter(pk=value).first() if value.isdigit() else None
             services.ticket_team_change(user=request.user, ticket=ticket, team=team)
             done = "Team updated."
+        elif "tags" in post:
+            names = [name.strip() for name in post["tags"].split(",") if name.strip()]
+            if any(len(name) > 60 for name in names):
+                raise ValidationError({"tags": "A tag has at most 60 characters."})
+            services.ticket_tags_set(user=request.user, ticket=ticket, tags=names)
+            done = "Tags updated."
         elif "satisfaction_rating" in post:
             rating = post["satisfaction_rating"]
             if not rating.isdigit():

@@ -363,3 +363,13 @@ def test_metrics_report_page_is_listed_and_renders(support_client, support_user)
     assert reverse("tickets:metrics") in support_client.get("/reports/").content.decode()
     html = support_client.get(reverse("tickets:metrics")).content.decode()
     assert "Billing" in html and "100.0%" in html
+
+
+def test_inline_tags_edit_and_missing_ticket_page(support_client, support_user):
+    ticket = ticket_make(user=support_user, tags=["old"])
+    url = reverse("tickets:ticket_update", args=[ticket.pk])
+    response = support_client.post(url, {"tags": "refund, vip "}, HTTP_HX_REQUEST="true")
+    assert 'value="refund, vip"' in response.content.decode()
+    assert set(ticket.tags.values_list("name", flat=True)) == {"refund", "vip"}
+    missing = support_client.get(reverse("tickets:ticket_detail", args=[ticket.pk + 100]))
+    assert missing.status_code == 404 and "This ticket does not exist" in missing.content.decode()
