@@ -218,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name across apps get explicit component names.
+    "ENUM_NAME_OVERRIDES": {
+        "StageKindEnum": "pipeline.models.Stage.Kind",
+        "ActivityKindEnum": "contacts.models.Activity.Kind",
+        "LoyaltyNoteKindEnum": "contacts.models.LoyaltyNote.Kind",
+        "SourceKindEnum": "profiles.models.Source.Kind",
+    },
 }
 
 # CDP ingestion: requests per write key ("N/s", "N/m" or "N/h"; "0" = off), the age after which the
