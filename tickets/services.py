@@ -375,10 +375,13 @@ def message_ids_parse(value: str | Iterable[str] | None) -> list[str]:
     return ids
 
 
-def _thread_find(*, subject: str, reply_ids: list[str]) -> Ticket | None:
+def _thread_find(*, subject: str, reply_ids: list[str], sender: Contact) -> Ticket | None:
+    """The ticket an email answers: by In-Reply-To/References to a stored message (ids are unguessable),
+    else by "[#id]" in the subject when the sender is that ticket's customer (a guessed number must not
+    let a stranger write into someone else's ticket)."""
     match = REFERENCE_RE.search(subject)
     if match:
-        ticket = Ticket.objects.filter(pk=int(match.group(1))).first()
+        ticket = Ticket.objects.filter(pk=int(match.group(1)), contact=sender).first()
         if ticket is not None:
             return ticket
     if reply_ids:
@@ -453,7 +456,7 @@ def _inbound_file(
     if not body:
         raise ValidationError({"text": "The email has no text."})
     contact = _contact_for_sender(email=sender_email, name=sender_name)
-    ticket = _thread_find(subject=subject, reply_ids=reply_ids)
+    ticket = _thread_find(subject=subject, reply_ids=reply_ids, sender=contact)
     if ticket is not None and ticket.status != Status.CLOSED:
         ticket = _locked(ticket)
         message = _customer_message_add(

@@ -207,3 +207,13 @@ def test_internal_note_is_never_emailed(support_user, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_reply(user=support_user, ticket=ticket, body="Customer is a VIP", internal=True)
     assert mail.outbox == []
+
+
+def test_a_stranger_citing_a_ticket_number_gets_a_new_ticket(client, support_user):
+    ticket = ticket_make(user=support_user, contact=ContactFactory(email="nora@example.com"))
+    response = signed_post(
+        client, email(**{"from": "mallory@example.com", "subject": f"Re: [#{ticket.pk}] Order never arrived"})
+    )
+    data = response.json()
+    assert data["created_ticket"] is True and data["ticket"] != ticket.pk
+    assert ticket.messages.count() == 1
