@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django import template
-from django.urls import NoReverseMatch
 from django.utils import timezone
 
 register = template.Library()
@@ -50,15 +49,6 @@ def status_color(value: str) -> str:
 @register.filter
 def priority_color(value: str) -> str:
     return PRIORITY_COLORS.get(value, "secondary")
-
-
-@register.filter
-def url_or_empty(obj) -> str:
-    """The object's page, or "" while the app that serves it has no such page."""
-    try:
-        return obj.get_absolute_url()
-    except NoReverseMatch:
-        return ""
 
 
 @register.inclusion_tag("tickets/partials/_sla_badge.html", takes_context=True)
