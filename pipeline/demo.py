@@ -87,7 +87,7 @@ def demo_load(*, users, stdout) -> None:
             created = now - datetime.timedelta(days=rng.randint(5, 120))
         else:
             closed_at = now - datetime.timedelta(days=closed_days_ago, hours=rng.randint(0, 8))
-            close_date = closed_at.date() + datetime.timedelta(days=rng.randint(-10, 10))
+            close_date = closed_at.date() - datetime.timedelta(days=rng.randint(0, 12))
             created = closed_at - datetime.timedelta(days=rng.randint(10, 90))
         deal = Deal(
             title=f"{company.name}: {PRODUCTS[index % len(PRODUCTS)]} (demo)",

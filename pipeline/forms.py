@@ -12,6 +12,11 @@ from .models import Currency, Deal, Stage
 from .selectors import owner_choices
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class StageChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Stage) -> str:
         return f"{obj.pipeline.name} · {obj.name} ({obj.probability}%)"
@@ -33,6 +38,7 @@ class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
             "next_step",
         ]
         widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        field_classes = {"owner": UserChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,5 +123,5 @@ class TaskForm(BootstrapFormMixin, forms.Form):
     due_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
-    assignee = forms.ModelChoiceField(queryset=owner_choices(), required=False)
+    assignee = UserChoiceField(queryset=owner_choices(), required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
