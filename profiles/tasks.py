@@ -1,7 +1,7 @@
 """Celery tasks of the ingestion pipeline (routed to the `ingest` queue)."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
 from .services import batch_process, batches_sweep
 
@@ -9,7 +9,7 @@ from .services import batch_process, batches_sweep
 @shared_task(
     name="profiles.tasks.batch_process_task",
     ignore_result=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, IntegrityError),
     retry_backoff=True,
     max_retries=5,
 )

@@ -1,0 +1,360 @@
+"""Ingestion benchmark: real gunicorn + Celery worker + PostgreSQL + Redis, events posted over HTTP.
+
+Prints end-to-end events/s (first POST until every event is in the Event table), /v1/track accept latency
+p50/p95/p99 at a paced ~300 requests/s, and the rate of a raw PostgreSQL COPY of the same rows into a
+scratch table, with the ratio. Starts and stops everything it needs; runs in about a minute.
+
+    make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
+Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,
+--worker-concurrency, --events, --rate, --seconds.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from base64 import b64encode
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cdpcrm_bench_ingest")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+EVENTS_PER_BATCH = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def admin_dsn() -> tuple[str, str]:
+    parts = urlsplit(DATABASE_URL)
+    name = parts.path.lstrip("/")
+    return parts._replace(path="/postgres").geturl(), name
+
+
+def database_recreate() -> None:
+    dsn, name = admin_dsn()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_drop() -> None:
+    dsn, name = admin_dsn()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def stack_env() -> dict:
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": DATABASE_URL,
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CACHE_URL": BROKER_URL,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def start(cmd: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_http(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+class Poster(threading.local):
+    """One keep-alive connection per client thread."""
+
+    def __init__(self, port: int, auth: str):
+        self.port, self.auth, self.conn = port, auth, None
+
+    def post(self, path: str, body: bytes) -> tuple[int, float]:
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            started = time.perf_counter()
+            try:
+                self.conn.request(
+                    "POST",
+                    path,
+                    body=body,
+                    headers={"Authorization": self.auth, "Content-Type": "application/json"},
+                )
+                response = self.conn.getresponse()
+                response.read()
+                return response.status, time.perf_counter() - started
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def make_event(run: str, n: int) -> dict:
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "messageId": f"{run}-{n}",
+        "userId": f"user-{n % 5000}",
+        "anonymousId": f"anon-{n % 7000}",
+        "timestamp": "2025-05-01T12:00:00Z",
+        "properties": {"product_id": f"SKU-{n % 300}", "price": 49.5, "currency": "EUR", "category": "shoes"},
+        "context": {
+            "library": {"name": "bench", "version": "1"},
+            "locale": "en-GB",
+            "page": {"url": "https://shop.example/p/1?utm_source=news&utm_medium=email"},
+            "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36",
+        },
+    }
+
+
+def events_stored(conn) -> int:
+    return conn.execute("SELECT count(*) FROM profiles_event").fetchone()[0]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> dict:
+    run = uuid.uuid4().hex[:8]
+    bodies = [
+        json.dumps(
+            {"batch": [make_event(run, b * EVENTS_PER_BATCH + i) for i in range(EVENTS_PER_BATCH)]}
+        ).encode()
+        for b in range(total // EVENTS_PER_BATCH)
+    ]
+    poster = Poster(port, auth)
+    before = events_stored(conn)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = list(pool.map(lambda body: poster.post("/v1/batch", body)[0], bodies))
+    accepted_at = time.perf_counter()
+    expected = before + len(bodies) * EVENTS_PER_BATCH
+    while events_stored(conn) < expected:
+        if time.perf_counter() - started > 600:
+            raise RuntimeError("events did not all arrive within 10 minutes")
+        time.sleep(0.1)
+    finished = time.perf_counter()
+    assert statuses.count(200) == len(bodies), f"non-200 answers: {set(statuses)}"
+    return {
+        "events": len(bodies) * EVENTS_PER_BATCH,
+        "accept_seconds": accepted_at - started,
+        "seconds": finished - started,
+    }
+
+
+def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -> dict:
+    run = uuid.uuid4().hex[:8]
+    count = rate * seconds
+    bodies = [json.dumps(make_event(run, n)).encode() for n in range(count)]
+    poster = Poster(port, auth)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    started = time.perf_counter() + 0.2
+
+    def send(n: int) -> None:
+        delay = started + n / rate - time.perf_counter()  # open loop: requests leave on schedule
+        if delay > 0:
+            time.sleep(delay)
+        status, elapsed = poster.post("/v1/track", bodies[n])
+        with lock:
+            latencies.append(elapsed)
+            statuses.append(status)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, range(count)))
+    achieved = count / (time.perf_counter() - started)
+    return {
+        "requests": count,
+        "achieved_rate": achieved,
+        "ok": statuses.count(200),
+        "p50": percentile(latencies, 50) * 1000,
+        "p95": percentile(latencies, 95) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+    }
+
+
+def copy_phase(conn, limit: int) -> dict:
+    """COPY the stored rows (same columns and indexes as profiles_event, without FKs) into a scratch table."""
+    columns = (
+        "source_id, batch_id, profile_id, message_id, type, name, category, user_id, anonymous_id, "
+        "group_id, previous_id, timestamp, original_timestamp, sent_at, received_at, properties, traits, "
+        "context, integrations"
+    )
+    buffer = bytearray()
+    with conn.cursor().copy(
+        f"COPY (SELECT {columns} FROM profiles_event ORDER BY id LIMIT {limit}) TO STDOUT"
+    ) as out:
+        for chunk in out:
+            buffer += chunk
+    conn.execute("DROP TABLE IF EXISTS bench_copy_scratch")
+    conn.execute(
+        "CREATE TABLE bench_copy_scratch (LIKE profiles_event INCLUDING DEFAULTS INCLUDING INDEXES "
+        "INCLUDING IDENTITY)"
+    )
+    conn.commit()
+    started = time.perf_counter()
+    with conn.cursor() as cursor:
+        with cursor.copy(f"COPY bench_copy_scratch ({columns}) FROM STDIN") as copy:
+            copy.write(bytes(buffer))
+    conn.commit()
+    seconds = time.perf_counter() - started
+    rows = conn.execute("SELECT count(*) FROM bench_copy_scratch").fetchone()[0]
+    conn.execute("DROP TABLE bench_copy_scratch")
+    conn.commit()
+    return {"rows": rows, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    env = stack_env()
+    print(f"database {DATABASE_URL} (re-created), broker {BROKER_URL}, cpus {os.cpu_count()}")
+    database_recreate()
+    processes: list[subprocess.Popen] = []
+    try:
+        manage(env, "migrate", "--no-input", "-v0")
+        key = manage(env, "source_create", "--name", "Bench", "--kind", "server").strip()
+        auth = "Basic " + b64encode(f"{key}:".encode()).decode()
+        subprocess.run(
+            [PY, "-m", "celery", "-A", "cdpcrm", "purge", "-f", "-Q", "ingest"],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            capture_output=True,
+        )
+        port = free_port()
+        processes.append(
+            start(
+                [
+                    str(ROOT / ".venv/bin/gunicorn"),
+                    "cdpcrm.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(args.web_workers),
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+            )
+        )
+        processes.append(
+            start(
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "cdpcrm",
+                    "worker",
+                    "-Q",
+                    "ingest",
+                    "-c",
+                    str(args.worker_concurrency),
+                    "-P",
+                    "prefork",
+                    "-l",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"bench-{port}@%h",
+                ],
+                env,
+            )
+        )
+        wait_http(port)
+        with psycopg.connect(DATABASE_URL) as conn:
+            conn.autocommit = True
+            # Warm-up: imports, connections, ua-parser caches.
+            throughput_phase(port, auth, 2000, args.clients, conn)
+            result = throughput_phase(port, auth, args.events, args.clients, conn)
+            rate = result["events"] / result["seconds"]
+            print(
+                f"end-to-end: {result['events']:,} events in {result['seconds']:.1f} s = {rate:,.0f} events/s "
+                f"(HTTP accept of all batches took {result['accept_seconds']:.1f} s)"
+            )
+            latency = latency_phase(port, auth, args.rate, args.seconds, max(args.clients, 16))
+            print(
+                f"/v1/track at {latency['achieved_rate']:.0f} req/s ({latency['ok']}/{latency['requests']} ok): "
+                f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms"
+            )
+            conn.autocommit = False
+            copy = copy_phase(conn, result["events"])
+            copy_rate = copy["rows"] / copy["seconds"]
+            print(
+                f"raw COPY: {copy['rows']:,} rows in {copy['seconds']:.2f} s = {copy_rate:,.0f} rows/s; "
+                f"ratio end-to-end / COPY = {rate / copy_rate:.3f}"
+            )
+    finally:
+        for process in processes:
+            stop(process)
+        if not args.keep_db:
+            database_drop()
+
+
+if __name__ == "__main__":
+    main()
