@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -158,6 +159,14 @@ class InboundEmailSerializer(serializers.Serializer):
         return data
 
 
+class InboundResultSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField()
+    reference = serializers.CharField()
+    message = serializers.IntegerField()
+    created_ticket = serializers.BooleanField()
+    duplicate = serializers.BooleanField()
+
+
 class TicketFilter(django_filters.FilterSet):
     breached = django_filters.BooleanFilter(method="filter_breached", label="SLA breached (unsolved)")
     tag = django_filters.ModelChoiceFilter(field_name="tags", queryset=Tag.objects.all())
@@ -209,6 +218,7 @@ class TicketViewSet(
     ordering_fields = ["created_at", "updated_at", "resolution_due_at", "first_response_due_at", "priority"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
     def create(self, request, *args, **kwargs):
         serializer = TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -232,6 +242,7 @@ class TicketViewSet(
             TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data, status=status.HTTP_201_CREATED
         )
 
+    @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
     def update(self, request, *args, **kwargs):
         ticket = self.get_object()
         serializer = TicketUpdateSerializer(data=request.data, partial=True)
@@ -256,6 +267,7 @@ class TicketViewSet(
             raise _drf_error(error) from error
         return Response(TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data)
 
+    @extend_schema(request=TicketMessageSerializer, responses=TicketMessageSerializer(many=True))
     @action(detail=True, methods=["get", "post"], serializer_class=TicketMessageSerializer)
     def messages(self, request, pk=None, format=None):
         ticket = self.get_object()
@@ -276,6 +288,12 @@ class TicketViewSet(
         page = self.paginate_queryset(messages)
         return self.get_paginated_response(TicketMessageSerializer(page, many=True).data)
 
+    @extend_schema(
+        request=InboundEmailSerializer,
+        responses={201: InboundResultSerializer, 200: InboundResultSerializer},
+        description="Signed by the inbound mail relay (X-Timestamp, X-Signature: sha256=HMAC(secret, ts.body)). "
+        "The sender goes in `from` (or `sender`); hyphenated keys such as `message-id` are accepted.",
+    )
     @action(
         detail=False,
         methods=["post"],
