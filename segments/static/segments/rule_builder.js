@@ -192,7 +192,7 @@
         (rule.where || []).forEach(addWhere);
         body.append(
           name,
-          el("span", {text: " at least/exactly "}),
+          el("span", {text: " count "}),
           select(COUNT_OPS.map((o) => [o, OP_LABELS[o]]), count.op, {class: "rb-count-op", "aria-label": "Count comparison"}),
           el("input", {type: "number", min: "0", class: "rb-count", value: count.value, "aria-label": "Times", style: "width:5em"}),
           el("span", {text: " times in the last "}),

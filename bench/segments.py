@@ -1,0 +1,248 @@
+"""Segment evaluation at scale: full recompute of a 3-condition and a 5-condition (30-day windows) segment,
+and the in-process latency from an accepted track call to the membership row and the webhook delivery.
+
+PostgreSQL only, on a DEDICATED database (every profile/event/segment row in it is deleted first):
+    createdb -h 127.0.0.1 -U postgres cdpcrm_segments_bench
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/cdpcrm_segments_bench
+    .venv/bin/python manage.py migrate
+    .venv/bin/python bench/segments.py --profiles 1000000 --events 10000000
+Data are generated with COPY. The latency part runs the pipeline eagerly in this process (batch_accept ->
+batch_process -> profiles_changed -> incremental re-check -> delivery to a local HTTP receiver).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdpcrm.settings")
+os.environ["CELERY_BROKER_URL"] = ""  # eager: the latency part measures the code path, not a broker
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from cdpcrm.celery import app as celery_app  # noqa: E402
+from profiles.models import Event, Source  # noqa: E402
+from profiles.services import batch_accept, request_info_now, source_create  # noqa: E402
+from segments.models import Delivery, Destination, Membership, Segment  # noqa: E402
+from segments.services import segment_recompute  # noqa: E402
+
+EVENT_NAMES = [
+    ("Page Viewed", 40),
+    ("Product Viewed", 25),
+    ("Product Added", 12),
+    ("Email Opened", 12),
+    ("Checkout Started", 5),
+    ("Order Completed", 4),
+    ("Email Link Clicked", 2),
+]
+CATEGORIES = ["shoes", "dresses", "bags", "jackets", "accessories"]
+TIERS = ["bronze", "silver", "gold", "platinum"]
+COUNTRIES = ["DE", "FR", "IT", "ES", "NL", "US"]
+
+RULE_3 = {
+    "all": [
+        {"trait": "tier", "op": "in", "value": ["gold", "platinum"]},
+        {"event": "Product Added", "within": {"days": 7}},
+        {"not": {"event": "Order Completed", "within": {"days": 7}}},
+    ]
+}
+RULE_5 = {
+    "all": [
+        {"trait": "country", "op": "eq", "value": "DE"},
+        {"event": "Product Viewed", "count": {"op": "gte", "value": 3}, "within": {"days": 30}},
+        {
+            "event": "Product Added",
+            "where": [{"property": "category", "op": "eq", "value": "shoes"}],
+            "within": {"days": 30},
+        },
+        {"event": "Email Opened", "within": {"days": 30}},
+        {"not": {"event": "Order Completed", "within": {"days": 30}}},
+    ]
+}
+
+
+def generate(*, profiles: int, events: int, seed: int = 7) -> tuple[float, Source]:
+    rng = random.Random(seed)
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE segments_delivery, segments_membership, segments_segmentsize, segments_destination, "
+            "segments_historicalsegment, segments_segment, profiles_event, profiles_identity, "
+            "profiles_ingesterror, profiles_ingestbatch, profiles_profile RESTART IDENTITY CASCADE"
+        )
+    Source.objects.filter(name="Bench").delete()
+    source, _key = source_create(name="Bench", kind="server")
+    now = timezone.now()
+    names = [n for n, w in EVENT_NAMES for _ in range(w)]
+    raw = connection.connection  # psycopg 3 connection
+    with raw.cursor() as cur:
+        with cur.copy(
+            "COPY profiles_profile (id, traits, first_seen, last_seen, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for pid in range(1, profiles + 1):
+                traits = json.dumps(
+                    {
+                        "tier": rng.choice(TIERS),
+                        "country": rng.choice(COUNTRIES),
+                        "email": f"p{pid}@bench.example",
+                    }
+                )
+                copy.write_row((pid, traits, now, now, now, now))
+        with cur.copy("COPY profiles_identity (kind, value, profile_id, created_at) FROM STDIN") as copy:
+            for pid in range(1, profiles + 1):
+                copy.write_row(("email", f"p{pid}@bench.example", pid, now))
+        cols = (
+            "source_id, profile_id, message_id, type, name, category, user_id, anonymous_id, group_id, "
+            "previous_id, timestamp, received_at, properties, traits, context, integrations"
+        )
+        with cur.copy(f"COPY profiles_event ({cols}) FROM STDIN") as copy:
+            for i in range(events):
+                at = now - datetime.timedelta(seconds=rng.randint(0, 90 * 86400))
+                props = json.dumps({"category": rng.choice(CATEGORIES), "price": rng.randint(10, 300)})
+                copy.write_row(
+                    (
+                        source.pk,
+                        rng.randint(1, profiles),
+                        f"b{i}",
+                        "track",
+                        rng.choice(names),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        at,
+                        at,
+                        props,
+                        "{}",
+                        "{}",
+                        "{}",
+                    )
+                )
+        cur.execute("SELECT setval(pg_get_serial_sequence('profiles_profile', 'id'), %s)", (profiles,))
+        cur.execute("ANALYZE profiles_profile")
+        cur.execute("ANALYZE profiles_identity")
+        cur.execute("ANALYZE profiles_event")
+    return time.monotonic() - started, source
+
+
+def timed_recompute(name: str, rule: dict) -> dict:
+    segment = Segment.objects.create(name=name, rule=rule)
+    started = time.monotonic()
+    entered, exited = segment_recompute(segment_id=segment.pk)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    again = segment_recompute(segment_id=segment.pk)
+    second = time.monotonic() - started
+    return {
+        "segment": name,
+        "members": entered,
+        "first_s": round(first, 2),
+        "unchanged_s": round(second, 2),
+        "second_result": again,
+    }
+
+
+class Receiver:
+    def __init__(self):
+        self.arrivals: dict[int, float] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.arrivals[body["profile_id"]] = time.monotonic()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def latency(source: Source, *, samples: int) -> dict:
+    celery_app.conf.task_always_eager = True
+    receiver = Receiver()
+    segment = Segment.objects.create(name="Latency", rule={"event": "Bench Signal", "within": {"days": 1}})
+    Destination.objects.create(segment=segment, name="Hook", kind="webhook", url=receiver.url)
+    to_row, to_hook = [], []
+    for i in range(samples):
+        email = f"latency{i}-{time.time_ns()}@bench.example"
+        body = {
+            "type": "track",
+            "event": "Bench Signal",
+            "userId": f"lat-{i}-{time.time_ns()}",
+            "messageId": f"lat-{time.time_ns()}",
+            "context": {"traits": {"email": email}},
+        }
+        started = time.monotonic()
+        info = request_info_now(client_ip="127.0.0.1", user_agent="bench", browser_source=False)
+        batch_accept(source=source, kind="track", body=json.dumps(body), event_count=1, info=info)
+        membership = Membership.objects.filter(segment=segment).order_by("-id").first()
+        row_at = time.monotonic()
+        to_row.append(row_at - started)
+        if membership and membership.profile_id in receiver.arrivals:
+            to_hook.append(receiver.arrivals[membership.profile_id] - started)
+    delivered = Delivery.objects.filter(destination__segment=segment, status="delivered").count()
+
+    def pct(values, p):
+        ordered = sorted(values)
+        return (
+            round(1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 1)
+            if ordered
+            else None
+        )
+
+    return {
+        "samples": samples,
+        "delivered": delivered,
+        "membership_p50_ms": pct(to_row, 50),
+        "membership_p95_ms": pct(to_row, 95),
+        "webhook_p50_ms": pct(to_hook, 50),
+        "webhook_p95_ms": pct(to_hook, 95),
+        "mean_ms": round(1000 * statistics.mean(to_row), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--profiles", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--yes", action="store_true", help="do not ask before emptying the database")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("bench/segments.py needs PostgreSQL (set DATABASE_URL)")
+    name = connection.settings_dict["NAME"]
+    if not name.endswith("_bench") and not args.yes:
+        sys.exit(f"refusing to empty database {name!r}: use a database whose name ends in _bench, or --yes")
+    seconds, source = generate(profiles=args.profiles, events=args.events)
+    print(
+        f"generated {args.profiles:,} profiles and {Event.objects.count():,} events with COPY in {seconds:.1f} s"
+    )
+    for label, rule in (("3 conditions", RULE_3), ("5 conditions, 30-day windows", RULE_5)):
+        print(json.dumps(timed_recompute(label, rule)))
+    print(json.dumps(latency(source, samples=args.samples)))
+
+
+if __name__ == "__main__":
+    main()
