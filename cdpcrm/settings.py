@@ -264,6 +264,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     "segments-deliveries-due": {"task": "segments.tasks.destination_deliveries_due_task", "schedule": 60.0},
+    "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("redis"):

@@ -7,6 +7,7 @@ Every state change is one transaction, moves the SLA clock (see sla.py), writes 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -473,6 +474,23 @@ def _inbound_file(
         email_message_id=message_id,
     )
     return InboundResult(ticket=ticket, message=ticket.messages.get(), created_ticket=True, duplicate=False)
+
+
+def message_emails_sweep(*, older_than_seconds: int = 300) -> int:
+    """Re-enqueue public replies whose email never went out (broker down at commit, task lost)."""
+    from .tasks import ticket_message_email_send
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = list(
+        TicketMessage.objects.filter(
+            internal=False, author_user__isnull=False, email_sent_at__isnull=True, created_at__lt=cutoff
+        )
+        .exclude(email_message_id="")
+        .values_list("pk", flat=True)[:500]
+    )
+    for message_id in pending:
+        ticket_message_email_send.delay(message_id)
+    return len(pending)
 
 
 def ticket_email_subject(ticket: Ticket) -> str:

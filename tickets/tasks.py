@@ -17,3 +17,9 @@ from . import services
 def ticket_message_email_send(message_id: int) -> None:
     """Email a public reply to its customer; a reply already sent is not sent again."""
     services.message_email_send(message_id=message_id)
+
+
+@shared_task(name="tickets.tasks.ticket_emails_sweep", ignore_result=True)
+def ticket_emails_sweep() -> None:
+    """Periodic (beat): re-send public replies whose email task was lost."""
+    services.message_emails_sweep(older_than_seconds=300)

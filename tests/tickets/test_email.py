@@ -1,11 +1,13 @@
 """Inbound email (signed endpoint, threading, idempotency, new contacts) and outbound replies."""
 
+import datetime
 import hashlib
 import hmac
 import json
 import time
 
 import pytest
+import time_machine
 from django.core import mail
 
 from contacts.models import Contact
@@ -217,3 +219,20 @@ def test_a_stranger_citing_a_ticket_number_gets_a_new_ticket(client, support_use
     data = response.json()
     assert data["created_ticket"] is True and data["ticket"] != ticket.pk
     assert ticket.messages.count() == 1
+
+
+def test_sweep_resends_replies_whose_email_task_was_lost(support_user):
+    ticket = ticket_make(user=support_user, contact=ContactFactory(email="nora@example.com"))
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        # No on-commit capture: the enqueue after commit never happens, as when the broker was down.
+        reply = services.ticket_reply(user=support_user, ticket=ticket, body="Lost in transit")
+    assert mail.outbox == []
+    with time_machine.travel(start + datetime.timedelta(minutes=1), tick=False):
+        assert services.message_emails_sweep(older_than_seconds=300) == 0
+    with time_machine.travel(start + datetime.timedelta(minutes=10), tick=False):
+        assert services.message_emails_sweep(older_than_seconds=300) == 1
+        assert services.message_emails_sweep(older_than_seconds=300) == 0
+    assert (
+        len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == f"<{reply.email_message_id}>"
+    )
