@@ -115,6 +115,14 @@ def contact_segments(*, contact: Contact) -> list[Membership]:
     )
 
 
+def profile_segments(*, profile: Profile) -> list[Membership]:
+    return list(
+        Membership.objects.filter(profile=profile, exited_at__isnull=True, segment__is_active=True)
+        .select_related("segment")
+        .order_by("segment__name")
+    )
+
+
 def rule_preview(*, rule: dict, sample_size: int = 10) -> dict:
     """Estimated size and a sample of matching profiles for a rule that is not saved yet (2 queries)."""
     matching = rule_compile(rule=rule, now=timezone.now())

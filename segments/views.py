@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Contact
+from profiles.models import Profile
 
 from . import activation, selectors
 from .models import Delivery, Segment
@@ -135,6 +136,18 @@ def contact_segments(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "segments/partials/_contact_segments.html",
         {"memberships": selectors.contact_segments(contact=contact)},
+    )
+
+
+@require_GET
+@permission_required("segments.view_segment", raise_exception=True)
+def profile_segments(request: HttpRequest, pk: int) -> HttpResponse:
+    """Badges for the profile page (the profiles app loads this partial with htmx)."""
+    profile = get_object_or_404(Profile, pk=pk)
+    return render(
+        request,
+        "segments/partials/_contact_segments.html",
+        {"memberships": selectors.profile_segments(profile=profile)},
     )
 
 

@@ -116,6 +116,18 @@ def test_contact_panel_lists_the_segments_of_the_linked_profile(sales_client):
     )
 
 
+def test_profile_badges_partial_lists_current_segments(sales_client):
+    seg = _gold_segment(1)
+    member = seg.memberships.get().profile
+    html = sales_client.get(reverse("segments:profile_segments", args=[member.pk])).content.decode()
+    assert seg.name in html
+    outsider = f.profile()
+    assert (
+        "Not in any segment"
+        in sales_client.get(reverse("segments:profile_segments", args=[outsider.pk])).content.decode()
+    )
+
+
 def test_contact_panel_is_registered_for_the_contact_page():
     from contacts.panels import CONTACT_PANELS
 
