@@ -46,6 +46,17 @@ REPORTS.append(
 )
 
 
+REPORTS.append(
+    Report(
+        "Win rates and deals by stage",
+        "Won vs lost deals per owner over the last 90 days to 12 months, and the open pipeline per stage.",
+        "pipeline:win_rates",
+        "pipeline.view_deal",
+        "trophy",
+    )
+)
+
+
 def reports_for(*, user) -> list[dict]:
     visible = []
     for report in REPORTS:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("list/", views.deal_list, name="deal_list"),
     path("new/", views.deal_new, name="deal_new"),
     path("forecast/", views.forecast, name="forecast"),
+    path("win-rates/", views.win_rate_report, name="win_rates"),
     path("quick-create/companies/", views.quick_create_options, name="quick_create_options"),
     path("stages/<int:stage_pk>/quick-create/", views.deal_quick_create, name="deal_quick_create"),
     path("<int:pk>/", views.deal_detail, name="deal_detail"),

@@ -1,6 +1,7 @@
 """Deal pages: board, list, detail (inline edit, history, activities, tasks), new deal and forecast."""
 
 import csv
+import datetime
 import json
 from urllib.parse import urlencode
 
@@ -542,3 +543,34 @@ def quick_create_options(request: HttpRequest) -> HttpResponse:
     """The company choices of a quick-create form, loaded when the form opens (not once per column)."""
     companies = Company.objects.order_by("name").values_list("pk", "name")
     return render(request, "pipeline/partials/_company_options.html", {"companies": companies})
+
+
+WIN_RATE_PERIODS = {"90": "Last 90 days", "180": "Last 6 months", "365": "Last 12 months"}
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def win_rate_report(request: HttpRequest) -> HttpResponse:
+    pipelines = selectors.pipeline_list()
+    pipeline_param = request.GET.get("pipeline")
+    pipeline = (
+        None
+        if pipeline_param in (None, "", "all")
+        else selectors.pipeline_pick(pipelines=pipelines, pipeline_id=pipeline_param)
+    )
+    currency = request.GET.get("currency") if request.GET.get("currency") in Currency.values else Currency.USD
+    days = request.GET.get("days") if request.GET.get("days") in WIN_RATE_PERIODS else "365"
+    since = timezone.now() - datetime.timedelta(days=int(days))
+    rows, total = selectors.win_rates(since=since, pipeline=pipeline, currency=currency)
+    context = {
+        "rows": rows,
+        "total": total,
+        "stage_rows": selectors.deals_by_stage(pipeline=pipeline, currency=currency),
+        "pipelines": pipelines,
+        "pipeline": pipeline,
+        "currency": currency,
+        "currencies": Currency.choices,
+        "days": days,
+        "periods": WIN_RATE_PERIODS.items(),
+    }
+    return render(request, "pipeline/win_rates.html", context)
