@@ -266,6 +266,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -295,6 +296,10 @@ def main() -> None:
                     f"127.0.0.1:{port}",
                     "--workers",
                     str(args.web_workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(args.web_threads),
                     "--log-level",
                     "warning",
                 ],

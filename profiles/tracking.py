@@ -81,12 +81,10 @@ def rate_limit_check(source: Source) -> None:
     now = time.time()
     bucket = int(now // window)
     key = f"cdp:rate:{source.pk}:{bucket}"
-    cache.add(key, 0, timeout=window + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+        count = cache.incr(key)  # one round trip on the common path
+    except ValueError:  # first request of this window
+        count = 1 if cache.add(key, 1, timeout=window + 1) else cache.incr(key)
     if count > limit:
         retry_after = max(1, int((bucket + 1) * window - now + 0.999))
         raise TrackingError(
