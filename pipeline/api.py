@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, serializers, status, viewsets
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from contacts.models import Company, Contact
@@ -132,6 +133,15 @@ class StageViewSet(viewsets.ModelViewSet):
             ) from exc
 
 
+class CanChangeDeal(BasePermission):
+    """Moving a deal is a change (change_deal), although it is a POST."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(
+            request.user and request.user.is_authenticated and request.user.has_perm("pipeline.change_deal")
+        )
+
+
 class DealViewSet(viewsets.ModelViewSet):
     queryset = selectors.deal_queryset().order_by("-updated_at", "-id")
     serializer_class = DealSerializer
@@ -143,7 +153,7 @@ class DealViewSet(viewsets.ModelViewSet):
         services.deal_delete(deal=instance, user=self.request.user)
 
     @extend_schema(request=DealMoveSerializer, responses=DealSerializer)
-    @decorators.action(detail=True, methods=["post"])
+    @decorators.action(detail=True, methods=["post"], permission_classes=[CanChangeDeal])
     def move(self, request, pk=None):
         """Move the deal to another stage of its pipeline; the change is recorded in the stage history."""
         deal = self.get_object()
