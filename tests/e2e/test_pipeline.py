@@ -27,7 +27,9 @@ def _drag(page, card_selector: str, target_selector: str) -> None:
 
 
 def test_drag_card_to_another_column_survives_reload(browser_login, sales_user):
-    deal = deal_make(user=sales_user, title="Drag me to Proposal", company=CompanyFactory(name="Atelier Nord"))
+    deal = deal_make(
+        user=sales_user, title="Drag me to Proposal", company=CompanyFactory(name="Atelier Nord")
+    )
     proposal = stage("Proposal")
     page = browser_login(sales_user)
     page.goto("/deals/")
