@@ -84,3 +84,20 @@ def test_admin_pages_render(admin_client_role, sales_user):
     for url in ("/admin/pipeline/deal/", f"/admin/pipeline/deal/{deal.pk}/change/", "/admin/pipeline/stage/",
                 f"/admin/pipeline/pipeline/{sales_pipeline().pk}/change/"):  # fmt: skip
         assert admin_client_role.get(url).status_code == 200, url
+
+
+def test_pipeline_admin_refuses_to_delete_an_inline_stage_with_deals(admin_client_role, sales_user):
+    deal_make(user=sales_user, stage_name="Proposal")
+    pipeline = sales_pipeline()
+    stages = list(pipeline.stages.order_by("position", "id"))
+    data = {"name": pipeline.name, "is_default": "on", "stages-TOTAL_FORMS": str(len(stages)),
+            "stages-INITIAL_FORMS": str(len(stages)), "stages-MIN_NUM_FORMS": "0", "stages-MAX_NUM_FORMS": "1000"}  # fmt: skip
+    for i, s in enumerate(stages):
+        data.update({f"stages-{i}-id": s.pk, f"stages-{i}-pipeline": pipeline.pk, f"stages-{i}-position": s.position,
+                     f"stages-{i}-name": s.name, f"stages-{i}-probability": s.probability, f"stages-{i}-kind": s.kind})  # fmt: skip
+        if s.name == "Proposal":
+            data[f"stages-{i}-DELETE"] = "on"
+    response = admin_client_role.post(f"/admin/pipeline/pipeline/{pipeline.pk}/change/", data)
+    assert response.status_code == 200
+    assert "protected" in response.content.decode().lower()
+    assert pipeline.stages.filter(name="Proposal").exists()
