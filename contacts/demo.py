@@ -406,9 +406,9 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
     owned = [c for c in contact_rows if c.owner_id]
     for _ in range(max(10, n_contacts // 5)):
         contact = rng.choice(owned or contact_rows)
-        due = now + datetime.timedelta(days=rng.randint(-20, 30), hours=rng.randint(0, 8))
+        due = now + datetime.timedelta(days=rng.randint(-15, 30), hours=rng.randint(0, 8))
         done = (
-            due - datetime.timedelta(hours=rng.randint(1, 48)) if due < now and rng.random() < 0.6 else None
+            due - datetime.timedelta(hours=rng.randint(1, 48)) if due < now and rng.random() < 0.9 else None
         )
         task_rows.append(
             Task(

@@ -35,8 +35,13 @@ class ServiceForm(BootstrapFormMixin, forms.Form):
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
 def _owner_field(label: str = "Owner") -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(queryset=selectors.owner_choices(), required=False, label=label)
+    return UserChoiceField(queryset=selectors.owner_choices(), required=False, label=label)
 
 
 class ContactForm(ServiceForm):

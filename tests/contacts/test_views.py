@@ -321,3 +321,13 @@ def test_contact_list_runs_the_same_number_of_queries_for_1_or_30_rows(
     with django_assert_num_queries(expected):
         response = sales_client.get(url)
     assert len(response.context["contacts"]) == 25
+
+
+def test_pages_render_records_without_owner_or_author(sales_client):
+    company = CompanyFactory(owner=None)
+    contact = ContactFactory(owner=None, company=company)
+    ActivityFactory(contact=contact, author=None, subject="Imported from the old shop")
+    assert "Unassigned" in sales_client.get(reverse("contacts:contact_list")).content.decode()
+    assert "by system" in sales_client.get(contact.get_absolute_url()).content.decode()
+    assert sales_client.get(reverse("contacts:company_list")).status_code == 200
+    assert "Imported from the old shop" in sales_client.get(company.get_absolute_url()).content.decode()
