@@ -249,7 +249,8 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(selectors.deal_queryset(), pk=pk)
     if request.method == "GET":
         form = DealFieldsForm(instance=deal)
-        return render(request, "pipeline/partials/_deal_fields_form.html", {"deal": deal, "form": form})
+        template = "pipeline/partials/_deal_fields_form.html" if request.htmx else "pipeline/deal_edit.html"
+        return render(request, template, {"deal": deal, "form": form})
     form = DealFieldsForm(request.POST, instance=deal)
     if form.is_valid():
         try:
@@ -326,6 +327,16 @@ def deal_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("pipeline:board")
 
 
+def _back_to_deal(request: HttpRequest, deal: Deal, form, success: str) -> HttpResponse:
+    """Without htmx (no JavaScript) a form post lands back on the deal page with a message."""
+    if form.is_bound:
+        errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, errors or "Please check the form.")
+    else:
+        messages.success(request, success)
+    return redirect(deal)
+
+
 @permission_required("contacts.add_activity", raise_exception=True)
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
@@ -351,6 +362,8 @@ def deal_activity_create(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, _error_text(exc))
         else:
             form = ActivityForm()
+    if not request.htmx:
+        return _back_to_deal(request, deal, form, "Activity logged.")
     context = {"deal": deal, "activities": selectors.deal_activities(deal=deal), "activity_form": form}
     response = render(request, "pipeline/partials/_deal_activities.html", context)
     return response if form.is_bound else _toast(response, "Activity logged.")
@@ -379,6 +392,8 @@ def deal_task_create(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, _error_text(exc))
         else:
             form = TaskForm(initial={"assignee": deal.owner_id})
+    if not request.htmx:
+        return _back_to_deal(request, deal, form, "Task added.")
     context = {"deal": deal, "tasks": selectors.deal_tasks(deal=deal), "task_form": form}
     response = render(request, "pipeline/partials/_deal_tasks.html", context)
     return response if form.is_bound else _toast(response, "Task added.")

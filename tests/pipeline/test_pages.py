@@ -255,7 +255,8 @@ def test_detail_stage_form_refuses_lost_without_reason(sales_client, sales_user)
 def test_inline_edit_saves_and_reports_field_errors(sales_client, sales_user):
     deal = deal_make(user=sales_user, title="Before")
     form = sales_client.get(f"/deals/{deal.pk}/edit/", HTTP_HX_REQUEST="true").content.decode()
-    assert 'name="title"' in form
+    assert 'name="title"' in form and "<nav" not in form
+    assert "<nav" in sales_client.get(f"/deals/{deal.pk}/edit/").content.decode()  # a full page without htmx
     data = {"title": "After", "amount": "2500.50", "currency": "USD", "company": deal.company_id,
             "owner": sales_user.pk, "next_step": "Call back"}  # fmt: skip
     response = sales_client.post(f"/deals/{deal.pk}/edit/", data, HTTP_HX_REQUEST="true")
