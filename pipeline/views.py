@@ -131,7 +131,12 @@ def deal_quick_create(request: HttpRequest, stage_pk: int) -> HttpResponse:
         deal = selectors.deal_detail(pk=deal.pk)
         context["form"] = QuickCreateForm(prefix=f"quick{stage.pk}", initial={"currency": data["currency"]})
         context["created"] = deal
-        context["column"] = selectors.board_column(stage=stage, **_board_filters(request.POST))
+        filters = _board_filters(request.POST)
+        columns = selectors.board_columns(pipeline=stage.pipeline, **filters)
+        context["column"] = next(column for column in columns if column.stage.pk == stage.pk)
+        context["deal_count"] = sum(column.count for column in columns)
+        context["pipeline"] = stage.pipeline
+        context["filters"] = request.POST
         response = render(request, "pipeline/partials/_quick_create.html", context)
         return _toast(response, f"Deal “{deal.title}” created.")
     return render(request, "pipeline/partials/_quick_create.html", context)

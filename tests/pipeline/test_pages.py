@@ -150,6 +150,7 @@ def test_quick_create_adds_card_to_the_column(sales_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert f'hx-swap-oob="afterbegin:#stage-list-{lead_in.pk}"' in html and "Fast one" in html
+    assert 'id="board-summary" hx-swap-oob="true">1 deal in Sales' in html
     deal = Deal.objects.get(title="Fast one")
     assert (deal.stage, deal.amount, deal.currency, deal.company) == (
         lead_in,
