@@ -58,13 +58,15 @@ def _queries_to_process(source, size: int, offset: int) -> int:
     batch = _store(source, _mixed_batch(size, offset))
     with CaptureQueriesContext(connection) as ctx:
         result = batch_process(batch_id=batch.pk)
-    assert result is not None and result.accepted == size * 3 // 4
+    assert result is not None and result.accepted == sum(
+        1 for n in range(offset, offset + size) if n % 4 != 3
+    )
     return len(ctx.captured_queries)
 
 
 def test_processing_runs_the_same_number_of_queries_for_10_and_200_events():
     source, _ = make_source()
-    assert _queries_to_process(source, 12, 0) == _queries_to_process(source, 200, 1000)
+    assert _queries_to_process(source, 10, 0) == _queries_to_process(source, 200, 1000)
 
 
 def test_processing_a_known_batch_again_is_a_no_op():

@@ -327,3 +327,22 @@ def test_identify_sets_traits_and_links_email_identity(post):
         ("user_id", "other"),
     }
     assert set(Event.objects.values_list("profile_id", flat=True)) == {profile.pk}
+
+
+def test_analytics_settings_point_the_browser_library_at_our_v1(client, source_and_key):
+    _, key = source_and_key
+    for path in (f"/v1/projects/{key}/settings", f"/cdp/analytics/v1/projects/{key}/settings"):
+        response = client.get(path)
+        assert response.status_code == 200
+        segment = response.json()["integrations"]["Segment.io"]
+        assert segment == {**segment, "apiKey": key, "apiHost": "testserver/v1", "protocol": "http"}
+        assert response["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/v1/projects/not-a-key/settings").status_code == 404
+
+
+def test_analytics_js_is_served_without_login_and_only_from_the_vendored_folder(client, db):
+    script = client.get("/cdp/analytics/analytics.js/v1/anykey/analytics.min.js")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert client.get("/cdp/analytics/analytics-next/bundles/..%2F..%2Fsettings.py").status_code == 404
+    assert client.get("/cdp/analytics/analytics-next/bundles/LICENSE.MD").status_code == 404
