@@ -130,7 +130,7 @@ class Ticket(models.Model):
                 name="ticket_satisfaction_1_to_5",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in PAUSED_STATUSES])
+                condition=models.Q(status__in=sorted(s.value for s in PAUSED_STATUSES))
                 | models.Q(paused_at__isnull=True),
                 name="ticket_paused_only_when_waiting",
             ),
