@@ -81,9 +81,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     page_obj = Paginator(_contacts_filtered(request, params), CONTACTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    filter_company = None
-    if params["company"].isdigit():
-        filter_company = Company.objects.filter(pk=int(params["company"])).only("id", "name").first()
     context = {
         "page_obj": page_obj,
         "contacts": page_obj.object_list,
@@ -95,7 +92,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             ["name", "email", "company", "owner", "lifecycle", "last_activity"],
             params["sort"] or "name",
         ),
-        "filter_company": filter_company,
         "is_filtered": any(params[k] for k in ("q", "owner", "lifecycle", "tag", "company")),
     }
     if request.htmx and request.htmx.target == "contact-table":
@@ -104,6 +100,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "owners": selectors.owner_choices(),
         "lifecycles": Contact.Lifecycle.choices,
         "tags": Tag.objects.order_by("name"),
+        "companies": Company.objects.order_by("name").only("id", "name"),
     }
     return render(request, "contacts/contact_list.html", context)
 
