@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cdpcrm.celery import app as celery_app
-from cdpcrm.roles import ADMIN, MARKETING, SALES, STAFF_ROLES, SUPPORT
+from cdpcrm.roles import ADMIN, MARKETING, SALES, STAFF_ROLES, SUPPORT, roles_sync
 
 from .factories import UserFactory
 
@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 USES_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 HAS_BROKER = bool(settings.CELERY_BROKER_URL)
+# Persistent connections would outlive live-server threads and block dropping the test database.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 def pytest_collection_modifyitems(config, items):
@@ -52,6 +54,8 @@ def _celery_eager(request):
 
 
 def _user_in_role(role: str, **kwargs):
+    if not Group.objects.filter(name=role).exists():
+        roles_sync()  # a transactional test before this one flushed the groups the migration made
     user = UserFactory(is_staff=role in STAFF_ROLES, is_superuser=role == ADMIN, **kwargs)
     user.groups.add(Group.objects.get(name=role))
     return user
