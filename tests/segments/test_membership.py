@@ -189,3 +189,22 @@ def test_saving_a_segment_validates_and_computes_membership(
     assert seg.member_count == 1
     assert seg.history.count() == 1
     assert timezone.now() - seg.last_evaluated_at < datetime.timedelta(minutes=1)
+
+
+def test_deal_moves_and_new_tickets_from_crm_services_update_membership(
+    support_user, sales_user, django_capture_on_commit_callbacks
+):
+    from pipeline import services as pipeline_services
+    from tickets import services as ticket_services
+
+    prof = f.profile(email="buyer@example.com")
+    contact = f.contact(email="buyer@example.com")
+    hot = f.segment({"crm": "deal.stage", "op": "eq", "value": "Negotiation"})
+    waiting = f.segment({"crm": "ticket.open", "op": "eq", "value": True})
+    deal = f.deal(contact=contact, stage_name="Qualified")
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_services.deal_move(deal=deal, stage=f.stage("Negotiation"), user=sales_user)
+    assert members(hot) == {prof.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_services.ticket_create(user=support_user, contact=contact, subject="Where is my order?")
+    assert members(waiting) == {prof.pk}

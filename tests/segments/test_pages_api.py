@@ -257,3 +257,9 @@ def test_admin_builder_saves_through_the_service_and_versions_edits(
     history = list(seg.history.order_by("history_date"))
     assert [h.name for h in history] == ["Pro", "Pro plan"]
     assert history[-1].history_user.username == "maya.marketing"
+
+
+def test_only_marketing_and_admin_reach_the_segment_editor(sales_client):
+    response = sales_client.get("/admin/segments/segment/add/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert sales_client.get(reverse("segments:builder_suggestions")).status_code == 403
