@@ -38,6 +38,10 @@ NEXT_STEPS = (
 )
 
 
+def _title(company: Company, index: int) -> str:
+    return f"{company.name}: {PRODUCTS[index % len(PRODUCTS)]}"
+
+
 def _owner_order(users: dict) -> list:
     return [users[name] for name in ("sales", "sales2", "sales3") if name in users]
 
@@ -48,12 +52,12 @@ def demo_load(*, users, stdout) -> None:
     if pipeline is None:
         stdout.write("pipeline: no default pipeline, skipped")
         return
-    if Deal.objects.filter(pipeline=pipeline, title__endswith="(demo)").exists():
-        stdout.write("pipeline: demo deals already loaded")
-        return
     companies = list(Company.objects.order_by("id")[:80])
     if not companies:
         stdout.write("pipeline: no demo companies, skipped (load contacts first)")
+        return
+    if Deal.objects.filter(pipeline=pipeline, company=companies[0], title=_title(companies[0], 0)).exists():
+        stdout.write("pipeline: demo deals already loaded")
         return
     first_contact = {}
     for contact in Contact.objects.filter(company__in=companies).order_by("company_id", "id"):
@@ -90,7 +94,7 @@ def demo_load(*, users, stdout) -> None:
             close_date = closed_at.date() - datetime.timedelta(days=rng.randint(0, 12))
             created = closed_at - datetime.timedelta(days=rng.randint(10, 90))
         deal = Deal(
-            title=f"{company.name}: {PRODUCTS[index % len(PRODUCTS)]} (demo)",
+            title=_title(company, index),
             amount=amount,
             currency=currency,
             expected_close_date=close_date,
@@ -134,7 +138,7 @@ def demo_load(*, users, stdout) -> None:
             )
             previous = stage
         if deal.pk % 3 == 0:
-            topic = deal.title.split(": ", 1)[-1].removesuffix(" (demo)").lower()
+            topic = deal.title.split(": ", 1)[-1].lower()
             activities.append(
                 Activity(
                     kind=Activity.Kind.CALL,
