@@ -12,7 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import activation, selectors, services
 from .models import Delivery, Destination, Segment
-from .rules import RuleError, rule_validate
+from .rules import RuleError, rule_sentence, rule_validate
 
 
 class RuleBuilderWidget(forms.Widget):
@@ -37,8 +37,19 @@ class RuleBuilderWidget(forms.Widget):
             suggestions_url=reverse("segments:builder_suggestions"),
             preview_url=reverse("segments:builder_preview"),
             segment_id=self.segment_id or "",
+            sentence=self._sentence(value),
         )
         return context
+
+    @staticmethod
+    def _sentence(value) -> str:
+        try:
+            rule = json.loads(value) if isinstance(value, str) else value
+            rule_validate(rule=rule)
+        except (ValueError, TypeError, RuleError):
+            return ""
+        names = selectors.segment_names()
+        return rule_sentence(rule=rule, segment_name=lambda sid: names.get(sid, f"#{sid}"))
 
     def value_from_datadict(self, data, files, name):
         return data.get(name)

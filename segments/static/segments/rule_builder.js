@@ -95,7 +95,10 @@
       this.sync();
     }
 
-    changed() { this.sync(); }
+    changed() {
+      this.sync();
+      this.sentence.style.opacity = "0.5";  // stale until the next estimate
+    }
 
     sync() {
       const rule = this.serialize(this.tree.firstElementChild);
@@ -354,6 +357,7 @@
           return;
         }
         this.sentence.textContent = data.sentence;
+        this.sentence.style.opacity = "1";
         this.preview.appendChild(el("p", {class: "rb-count-result", text: "About " + data.count.toLocaleString() + " matching profile" + (data.count === 1 ? "" : "s") + " right now."}));
         if (data.sample.length) {
           const list = el("ul", {class: "rb-sample"});
