@@ -231,6 +231,7 @@ SPECTACULAR_SETTINGS = {
 # sweeper re-enqueues an unprocessed inbox batch, and how long browsers cache the analytics.js settings.
 TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "1000/s")
 INGEST_SWEEP_AFTER_SECONDS = env_int("INGEST_SWEEP_AFTER_SECONDS", 60)
+INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 
 # CORS: only the tracking API is open to other origins (browsers running analytics.js post there).
@@ -261,6 +262,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
+    "profiles-purge-inbox": {"task": "profiles.tasks.batches_purge_task", "schedule": 3600.0},
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     "segments-deliveries-due": {"task": "segments.tasks.destination_deliveries_due_task", "schedule": 60.0},

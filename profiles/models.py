@@ -154,8 +154,16 @@ class Event(models.Model):
 
     # The (source, message_id) unique index serves lookups by source.
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # The inbox row the event came from, while it is kept: processed batches are purged after
+    # INGEST_BATCH_RETENTION_DAYS, so no database constraint (and no index) ties events to them.
     batch = models.ForeignKey(
-        IngestBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
+        IngestBatch,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
     )
     profile = models.ForeignKey(
         Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False

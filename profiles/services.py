@@ -370,6 +370,14 @@ def batches_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -
     return len(stale)
 
 
+def batches_purge(*, older_than_days: int | None = None) -> int:
+    """Delete processed inbox batches (and their rejected-event rows) past the retention period."""
+    days = settings.INGEST_BATCH_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    _, per_model = IngestBatch.objects.filter(processed_at__lt=cutoff).delete()
+    return per_model.get(IngestBatch._meta.label, 0)
+
+
 def request_info_now(
     *, client_ip: str | None, user_agent: str, browser_source: bool, request_id: str | None = None
 ) -> RequestInfo:

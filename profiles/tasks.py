@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import IntegrityError, OperationalError
 
-from .services import batch_process, batches_sweep
+from .services import batch_process, batches_purge, batches_sweep
 
 
 @shared_task(
@@ -20,3 +20,8 @@ def batch_process_task(batch_id: int) -> None:
 @shared_task(name="profiles.tasks.batches_sweep_task", ignore_result=True)
 def batches_sweep_task() -> None:
     batches_sweep()
+
+
+@shared_task(name="profiles.tasks.batches_purge_task", ignore_result=True)
+def batches_purge_task() -> None:
+    batches_purge()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from profiles.identity import profiles_resolve
 from profiles.models import Event, Identity, IngestBatch, Profile
 from profiles.normalize import NormalizedEvent
-from profiles.services import batch_accept, batch_process, batches_sweep, request_info_now
+from profiles.services import batch_accept, batch_process, batches_purge, batches_sweep, request_info_now
 from profiles.signals import profiles_changed
 
 from .factories import make_source, track
@@ -203,3 +203,17 @@ def test_resolution_keeps_the_winner_when_another_worker_claimed_the_identifier_
         identity._identities_load = real_load
     assert mapping == {"1": winner.pk}
     assert list(Profile.objects.values_list("pk", flat=True)) == [winner.pk]
+
+
+def test_purge_deletes_processed_batches_past_retention_and_keeps_their_events():
+    source, _ = make_source()
+    old, recent, pending = (_store(source, [track(n)]) for n in (1, 2, 3))
+    batch_process(batch_id=old.pk)
+    batch_process(batch_id=recent.pk)
+    IngestBatch.objects.filter(pk=old.pk).update(processed_at=timezone.now() - timedelta(days=10))
+    IngestBatch.objects.filter(pk=pending.pk).update(received_at=timezone.now() - timedelta(days=10))
+
+    assert batches_purge(older_than_days=7) == 1
+
+    assert set(IngestBatch.objects.values_list("pk", flat=True)) == {recent.pk, pending.pk}
+    assert Event.objects.count() == 2
