@@ -121,7 +121,8 @@ def demo_load(*, users, stdout) -> None:
             path = open_stages[: open_stages.index(deal.stage) + 1]
         else:
             path = [*open_stages[: rng.randint(1, len(open_stages))], deal.stage]
-        span = (end - deal.created_at) / len(path)
+        # A closed deal's last move is its closing moment; an open deal's last move was some time ago.
+        span = (end - deal.created_at) / (max(len(path) - 1, 1) if deal.closed_at else len(path))
         previous = None
         for step, stage in enumerate(path):
             changes.append(

@@ -390,6 +390,7 @@ class WinRateRow:
     lost: int = 0
     won_amount: Decimal = ZERO
     lost_amount: Decimal = ZERO
+    won_in_currency: int = 0  # the wins that make up won_amount
 
     @property
     def closed(self) -> int:
@@ -402,7 +403,9 @@ class WinRateRow:
 
     @property
     def average_won(self) -> Decimal | None:
-        return (self.won_amount / self.won).quantize(CENT, rounding=ROUND_HALF_UP) if self.won else None
+        if not self.won_in_currency:
+            return None
+        return (self.won_amount / self.won_in_currency).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -422,7 +425,7 @@ def win_rates(
         deal_filter(Deal.objects.all(), pipeline=pipeline)
         .filter(stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST], closed_at__gte=since)
         .values("owner_id", "stage__kind")
-        .annotate(n=Count("id"), total=Sum(in_currency))
+        .annotate(n=Count("id"), total=Sum(in_currency), n_currency=Count("id", filter=Q(currency=currency)))
         .order_by()
     )
     by_owner: dict[int | None, WinRateRow] = {}
@@ -430,6 +433,7 @@ def win_rates(
         entry = by_owner.setdefault(row["owner_id"], WinRateRow())
         if row["stage__kind"] == Stage.Kind.WON:
             entry.won, entry.won_amount = row["n"], row["total"] or ZERO
+            entry.won_in_currency = row["n_currency"]
         else:
             entry.lost, entry.lost_amount = row["n"], row["total"] or ZERO
     users = get_user_model().objects.in_bulk([pk for pk in by_owner if pk is not None])
@@ -439,6 +443,7 @@ def win_rates(
         total.won += entry.won
         total.lost += entry.lost
         total.won_amount += entry.won_amount
+        total.won_in_currency += entry.won_in_currency
         total.lost_amount += entry.lost_amount
     ordered = sorted(by_owner.values(), key=lambda e: (e.owner is None, -(e.rate or 0), -e.won_amount))
     return ordered, total

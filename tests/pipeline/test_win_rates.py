@@ -35,10 +35,10 @@ def test_win_rate_per_owner_and_total(closed_book):
     alice, bob = closed_book
     rows, total = selectors.win_rates(since=timezone.now() - datetime.timedelta(days=365))
     by_owner = {row.owner: row for row in rows}
-    # Alice: 4 won (3 USD + 1 EUR), 1 lost -> 80 %; USD won 6000, average over the 4 wins = 1500.
+    # Alice: 4 won (3 USD + 1 EUR), 1 lost -> 80 %; USD won 6000, average of the 3 USD wins = 2000.
     alice_row = by_owner[alice]
     assert (alice_row.won, alice_row.lost, alice_row.rate) == (4, 1, 80.0)
-    assert (alice_row.won_amount, alice_row.average_won) == (Decimal("6000"), Decimal("1500.00"))
+    assert (alice_row.won_amount, alice_row.average_won) == (Decimal("6000"), Decimal("2000.00"))
     # Bob: the 400-day-old win is outside the year; 0 won, 1 lost -> 0 %.
     assert (by_owner[bob].won, by_owner[bob].lost, by_owner[bob].rate) == (0, 1, 0.0)
     assert (total.won, total.lost, total.rate) == (4, 2, 66.7)
