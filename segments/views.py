@@ -58,6 +58,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         destinations=destinations,
         deliveries=deliveries,
         sizes=selectors.segment_size_series(segment=segment),
+        trait_names=[t["name"] for t in selectors.trait_suggestions(sample=200)],
         can_edit=request.user.has_perm("segments.change_segment"),
     )
     return render(request, "segments/segment_detail.html", context)
