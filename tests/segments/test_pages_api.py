@@ -263,3 +263,16 @@ def test_only_marketing_and_admin_reach_the_segment_editor(sales_client):
     response = sales_client.get("/admin/segments/segment/add/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert sales_client.get(reverse("segments:builder_suggestions")).status_code == 403
+
+
+def test_detail_query_count_does_not_grow_with_members(marketing_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = _gold_segment(2, "Small"), _gold_segment(30, "Large")
+    marketing_client.get(reverse("segments:segment_detail", args=[small.pk]))
+    with CaptureQueriesContext(connection) as few:
+        marketing_client.get(reverse("segments:segment_detail", args=[small.pk]))
+    with CaptureQueriesContext(connection) as many:
+        marketing_client.get(reverse("segments:segment_detail", args=[large.pk]))
+    assert len(many) == len(few)
