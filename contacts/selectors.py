@@ -152,21 +152,39 @@ def contact_get_for_detail(*, contact_id: int) -> Contact:
     )
 
 
-def activity_list_for_contact(*, contact_id: int, limit: int = 50) -> list[Activity]:
-    return list(
-        Activity.objects.filter(contact_id=contact_id)
-        .select_related("author")
-        .order_by("-occurred_at", "-id")[:limit]
-    )
+FEED_PAGE = 30
 
 
-def activity_list_for_company(*, company_id: int, limit: int = 50) -> list[Activity]:
+def _activity_page(qs, *, limit: int, before: tuple | None) -> tuple[list[Activity], tuple | None]:
+    """One page of a feed, newest first, keyset-paginated on (occurred_at, id).
+
+    Returns the rows and the cursor of the next (older) page, or None on the last page.
+    """
+    if before is not None:
+        occurred_at, pk = before
+        qs = qs.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, id__lt=pk))
+    rows = list(qs.order_by("-occurred_at", "-id")[: limit + 1])
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, (rows[-1].occurred_at, rows[-1].pk)
+    return rows, None
+
+
+def activity_page_for_contact(
+    *, contact_id: int, limit: int = FEED_PAGE, before: tuple | None = None
+) -> tuple[list[Activity], tuple | None]:
+    qs = Activity.objects.filter(contact_id=contact_id).select_related("author")
+    return _activity_page(qs, limit=limit, before=before)
+
+
+def activity_page_for_company(
+    *, company_id: int, limit: int = FEED_PAGE, before: tuple | None = None
+) -> tuple[list[Activity], tuple | None]:
     """Activities on the company itself and on its contacts."""
-    return list(
-        Activity.objects.filter(Q(company_id=company_id) | Q(contact__company_id=company_id))
-        .select_related("author", "contact")
-        .order_by("-occurred_at", "-id")[:limit]
+    qs = Activity.objects.filter(Q(company_id=company_id) | Q(contact__company_id=company_id)).select_related(
+        "author", "contact"
     )
+    return _activity_page(qs, limit=limit, before=before)
 
 
 def task_list_for_contact(*, contact_id: int, limit: int = 50) -> list[Task]:

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
@@ -176,7 +177,10 @@ def _contact_detail_context(request: HttpRequest, contact: Contact) -> dict:
     account = getattr(contact, "loyalty", None) if _has_loyalty(contact) else None
     return {
         "contact": contact,
-        "activities": selectors.activity_list_for_contact(contact_id=contact.pk),
+        **_feed_context(
+            *selectors.activity_page_for_contact(contact_id=contact.pk),
+            url=_url("contacts:contact_activity_feed", contact.pk),
+        ),
         "activity_form": ActivityForm(auto_id="activity_%s"),
         "activity_post_url": _url("contacts:contact_activity_create", contact.pk),
         "tasks": selectors.task_list_for_contact(contact_id=contact.pk),
@@ -255,6 +259,36 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, "contacts/partials/_contact_facts_form.html", {"form": form, "contact": contact}
         )
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
+
+
+def _feed_context(activities: list, cursor: tuple | None, *, url: str) -> dict:
+    more_url = ""
+    if cursor is not None:
+        more_url = f"{url}?{urlencode({'before_at': cursor[0].isoformat(), 'before_id': cursor[1]})}"
+    return {"activities": activities, "feed_more_url": more_url}
+
+
+def _feed_cursor(request: HttpRequest) -> tuple | None:
+    when = parse_datetime(request.GET.get("before_at", ""))
+    pk = request.GET.get("before_id", "")
+    return (when, int(pk)) if when and pk.isdigit() else None
+
+
+@require_GET
+@permission_required("contacts.view_activity", raise_exception=True)
+def contact_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older entries of a contact's feed ("Show older"), keyset-paginated."""
+    page = selectors.activity_page_for_contact(contact_id=pk, before=_feed_cursor(request))
+    context = _feed_context(*page, url=_url("contacts:contact_activity_feed", pk))
+    return render(request, "contacts/partials/_activity_page.html", context)
+
+
+@require_GET
+@permission_required("contacts.view_activity", raise_exception=True)
+def company_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
+    page = selectors.activity_page_for_company(company_id=pk, before=_feed_cursor(request))
+    context = _feed_context(*page, url=_url("contacts:company_activity_feed", pk)) | {"show_contact": True}
+    return render(request, "contacts/partials/_activity_page.html", context)
 
 
 @require_POST
@@ -531,7 +565,10 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "company": company,
         "contacts": selectors.contact_list_for_company(company_id=pk),
-        "activities": selectors.activity_list_for_company(company_id=pk),
+        **_feed_context(
+            *selectors.activity_page_for_company(company_id=pk),
+            url=_url("contacts:company_activity_feed", pk),
+        ),
         "activity_form": ActivityForm(auto_id="activity_%s"),
         "activity_post_url": _url("contacts:company_activity_create", pk),
         "tasks": selectors.task_list_for_company(company_id=pk),

@@ -331,3 +331,23 @@ def test_pages_render_records_without_owner_or_author(sales_client):
     assert "by system" in sales_client.get(contact.get_absolute_url()).content.decode()
     assert sales_client.get(reverse("contacts:company_list")).status_code == 200
     assert "Imported from the old shop" in sales_client.get(company.get_absolute_url()).content.decode()
+
+
+def test_activity_feed_shows_the_latest_page_and_loads_older_entries(sales_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    contact = ContactFactory()
+    start = timezone.now()
+    for i in range(35):
+        ActivityFactory(contact=contact, subject=f"Entry {i:02d}", occurred_at=start - timedelta(hours=i))
+    detail = sales_client.get(contact.get_absolute_url())
+    assert [a.subject for a in detail.context["activities"]][:2] == ["Entry 00", "Entry 01"]
+    assert len(detail.context["activities"]) == 30
+    more_url = detail.context["feed_more_url"]
+    assert more_url and 'id="feed-more"' in detail.content.decode()
+    older = sales_client.get(more_url, **HTMX)
+    html = older.content.decode()
+    assert [a.subject for a in older.context["activities"]] == [f"Entry {i}" for i in range(30, 35)]
+    assert "Entry 29" not in html and 'id="feed-more"' not in html
