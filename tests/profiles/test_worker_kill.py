@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+from django.db import transaction
 
 from profiles.models import Event, IngestBatch
 from profiles.services import batch_accept, batches_sweep, request_info_now
@@ -55,6 +56,10 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(celery_workers, monk
 
     _wait_for(lambda: _processed() >= 1, 30, "the first worker processed nothing")
     time.sleep(0.5)  # now inside the next batch's transaction
+    with transaction.atomic():
+        unprocessed = IngestBatch.objects.filter(processed_at__isnull=True)
+        free = list(unprocessed.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        assert len(free) < unprocessed.count(), "no batch was being processed at the moment of the kill"
     celery_workers.kill(first)
     processed_at_kill = _processed()
     assert processed_at_kill < BATCHES, "the worker finished everything before it was killed"
