@@ -42,7 +42,6 @@ def tracking_view(kind: str):
             client_ip=request.META.get("REMOTE_ADDR") or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             browser_source=parsed.source.is_browser,
-            request_id=(request.META.get("HTTP_X_REQUEST_ID") or "")[:64] or None,
         )
         batch_accept(
             source=parsed.source, kind=kind, body=parsed.text, event_count=parsed.event_count, info=info
