@@ -28,9 +28,7 @@ class PipelineAdmin(admin.ModelAdmin):
         return obj.stage_total
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if obj.is_default:
-            services.pipeline_set_default(pipeline=obj)
+        services.pipeline_save(pipeline=obj)
 
 
 @admin.register(Stage)

@@ -42,6 +42,16 @@ class PipelineSerializer(serializers.ModelSerializer):
     class Meta:
         model = Pipeline
         fields = ["id", "name", "is_default", "stages"]
+        validators = []  # marking a pipeline default moves the flag (pipeline_save) instead of refusing
+        extra_kwargs = {"is_default": {"validators": []}}
+
+    def create(self, validated_data):
+        return services.pipeline_save(pipeline=Pipeline(**validated_data))
+
+    def update(self, instance, validated_data):
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return services.pipeline_save(pipeline=instance)
 
 
 class DealSerializer(serializers.ModelSerializer):

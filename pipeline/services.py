@@ -192,6 +192,18 @@ def pipeline_default() -> Pipeline:
 
 
 @transaction.atomic
+def pipeline_save(*, pipeline: Pipeline) -> Pipeline:
+    """Save a pipeline; marking it default takes the flag from the previous default (only one may have it)."""
+    make_default = pipeline.is_default
+    pipeline.is_default = False if pipeline._state.adding else Pipeline.objects.get(pk=pipeline.pk).is_default
+    pipeline.full_clean()
+    pipeline.save()
+    if make_default:
+        pipeline_set_default(pipeline=pipeline)
+    return pipeline
+
+
+@transaction.atomic
 def pipeline_set_default(*, pipeline: Pipeline) -> Pipeline:
     Pipeline.objects.exclude(pk=pipeline.pk).filter(is_default=True).update(is_default=False)
     if not pipeline.is_default:

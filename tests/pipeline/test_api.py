@@ -147,3 +147,9 @@ def test_deal_list_api_runs_fixed_queries(sales_api, sales_user, django_assert_n
         deal_make(user=sales_user)
     with django_assert_num_queries(len(one.captured_queries)):
         sales_api.get("/api/deals/")
+
+
+def test_admin_creates_a_default_pipeline_through_the_api(admin_api):
+    response = admin_api.post("/api/pipelines/", {"name": "Partners", "is_default": True}, format="json")
+    assert response.status_code == 201, response.content
+    assert admin_api.get("/api/pipelines/?is_default=true").json()["results"][0]["name"] == "Partners"

@@ -195,3 +195,12 @@ def test_stage_move_announces_the_contact_change(sales_user, django_capture_on_c
     finally:
         crm_changed.disconnect(listener)
     assert received == [([contact.pk], "deal"), ([contact.pk], "deal")]
+
+
+def test_saving_a_new_default_pipeline_takes_the_flag():
+    partners = services.pipeline_save(pipeline=Pipeline(name="Partners", is_default=True))
+    assert list(Pipeline.objects.filter(is_default=True)) == [partners]
+    sales = sales_pipeline()
+    sales.is_default = True
+    services.pipeline_save(pipeline=sales)
+    assert list(Pipeline.objects.filter(is_default=True)) == [sales]
