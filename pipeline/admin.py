@@ -1,5 +1,6 @@
 """Admin for pipelines and stages (configuration) and deals; deal saves go through the services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, ProtectedError
@@ -15,8 +16,19 @@ class StageInline(admin.TabularInline):
     ordering = ["position", "id"]
 
 
+class PipelineAdminForm(forms.ModelForm):
+    class Meta:
+        model = Pipeline
+        fields = ["name", "is_default"]
+
+    def _get_validation_exclusions(self):
+        # Ticking "default" moves the flag from the current default (pipeline_save) rather than failing.
+        return {*super()._get_validation_exclusions(), "is_default"}
+
+
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
+    form = PipelineAdminForm
     list_display = ["name", "is_default", "stage_count"]
     inlines = [StageInline]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.models import Deal
+from pipeline.models import Deal, Pipeline
 from tests.contacts.factories import CompanyFactory
 
 from .factories import deal_make, sales_pipeline, stage
@@ -101,3 +101,11 @@ def test_pipeline_admin_refuses_to_delete_an_inline_stage_with_deals(admin_clien
     assert response.status_code == 200
     assert "protected" in response.content.decode().lower()
     assert pipeline.stages.filter(name="Proposal").exists()
+
+
+def test_admin_marks_another_pipeline_default(admin_client_role):
+    data = {"name": "Partners", "is_default": "on", "stages-TOTAL_FORMS": "0", "stages-INITIAL_FORMS": "0",
+            "stages-MIN_NUM_FORMS": "0", "stages-MAX_NUM_FORMS": "1000"}  # fmt: skip
+    response = admin_client_role.post("/admin/pipeline/pipeline/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(Pipeline.objects.filter(is_default=True).values_list("name", flat=True)) == ["Partners"]
