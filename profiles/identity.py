@@ -9,8 +9,10 @@ profiles is left to the identity-resolution work of issue 6.
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Q
 
+from . import pgsql
 from .models import Identity, Profile
 from .normalize import NormalizedEvent
 
@@ -34,6 +36,10 @@ def _identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]
         by_kind.setdefault(kind, set()).add(value)
     if not by_kind:
         return {}
+    if connection.vendor == "postgresql":
+        pairs = [(kind, value) for kind, values in by_kind.items() for value in sorted(values)]
+        rows = pgsql.identities_load(kinds=[k for k, _ in pairs], values=[v for _, v in pairs])
+        return {(kind, value): profile_id for kind, value, profile_id in rows}
     condition = Q()
     for kind, values in by_kind.items():
         condition |= Q(kind=kind, value__in=sorted(values))
@@ -50,6 +56,26 @@ def _first_known(identifiers: list[Identifier], known: dict[Identifier, int]) ->
         if identifier in known:
             return known[identifier]
     return None
+
+
+def _profiles_create(count: int) -> list[int]:
+    if not count:
+        return []
+    if connection.vendor == "postgresql":
+        return pgsql.profiles_insert(count=count)
+    profiles = Profile.objects.bulk_create([Profile() for _ in range(count)])
+    return [profile.pk for profile in profiles]
+
+
+def _identities_create(identities: list[Identity]) -> None:
+    if connection.vendor == "postgresql":
+        pgsql.identities_insert(
+            kinds=[i.kind for i in identities],
+            values=[i.value for i in identities],
+            profile_ids=[i.profile_id for i in identities],
+        )
+        return
+    Identity.objects.bulk_create(identities, ignore_conflicts=True)
 
 
 def profiles_resolve(*, events: list[NormalizedEvent]) -> dict[str, int]:
@@ -84,23 +110,21 @@ def profiles_resolve(*, events: list[NormalizedEvent]) -> dict[str, int]:
             owner_of_group.setdefault(find(unknown[0]), existing)
 
     roots = sorted({find(identifier) for identifier in parent if find(identifier) not in owner_of_group})
-    new_profiles = [Profile() for _ in roots]
-    if new_profiles:
-        Profile.objects.bulk_create(new_profiles)
-    owner_of_group.update({root: profile.pk for root, profile in zip(roots, new_profiles, strict=True)})
+    new_profile_ids = _profiles_create(len(roots))
+    owner_of_group.update(dict(zip(roots, new_profile_ids, strict=True)))
 
     to_create = [
         Identity(kind=kind, value=value, profile_id=owner_of_group[find((kind, value))])
         for (kind, value) in parent
     ]
     if to_create:
-        Identity.objects.bulk_create(to_create, ignore_conflicts=True)
+        _identities_create(to_create)
     final = _identities_load(all_identifiers) if to_create else known
 
-    if new_profiles:
+    if new_profile_ids:
         # A concurrent worker may have claimed every identifier of a profile we just made: drop it.
         used = set(final.values())
-        orphans = [profile.pk for profile in new_profiles if profile.pk not in used]
+        orphans = [pk for pk in new_profile_ids if pk not in used]
         if orphans:
             Profile.objects.filter(pk__in=orphans).delete()
     return {

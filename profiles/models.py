@@ -1,5 +1,6 @@
 """CDP data: sources with write keys, the durable inbox, rejected events, events, profiles, identities."""
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -105,19 +106,137 @@ class IngestError(models.Model):
 
 
 class Profile(models.Model):
-    """One customer as seen by the CDP. Identity resolution and merges live in profiles/identity.py."""
+    """One customer as seen by the CDP. Identity resolution and merges live in profiles/identity.py.
+
+    A merged-away profile keeps its row (merged_into points to the survivor) so its ledger stays readable
+    and it can be split back out; it holds no identities or events while merged.
+    """
 
     traits = models.JSONField(default=dict, blank=True)
+    # trait name -> ISO time of the event that set it: traits merge latest-wins by event time.
+    trait_times = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
+    # computed trait key -> value, maintained by profiles/traits.py.
+    computed_traits = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_profiles"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+    contact = models.OneToOneField(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="cdp_profile"
+    )
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="cdp_profiles"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="profile_not_merged_into_itself"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.traits.get("email") or self.traits.get("name") or f"Profile {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("profiles:profile_detail", args=[self.pk])
+
+    @property
+    def is_live(self) -> bool:
+        return self.merged_into_id is None
+
+
+class ProfileMerge(models.Model):
+    """The merge ledger: why two profiles became one, a refused merge, or an unmerge."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merged"
+        REFUSED = "refused", "Merge refused"
+        UNMERGE = "unmerge", "Unmerged"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MERGE)
+    survivor = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_survived")
+    merged = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_absorbed")
+    rule = models.CharField(max_length=40, help_text="identify, alias, shared email, shared phone, ...")
+    identifier = models.CharField(max_length=300, blank=True, default="", help_text="kind:value that tied them.")
+    reason = models.CharField(max_length=300, blank=True, default="")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message_id = models.CharField(max_length=100, blank=True, default="")
+    # The identities (["kind", "value"] pairs) the merged profile brought; unmerge moves them back.
+    identities = models.JSONField(default=list, blank=True)
+    undone_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undoes"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["survivor", "-created_at"], name="merge_survivor_time_idx"),
+            models.Index(fields=["merged", "-created_at"], name="merge_merged_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.merged_id} -> {self.survivor_id} ({self.rule})"
+
+
+class Group(models.Model):
+    """A `group` call's account (groupId), its traits, and the CRM company it matches."""
+
+    group_id = models.CharField(max_length=255, unique=True)
+    traits = models.JSONField(default=dict, blank=True)
+    trait_times = models.JSONField(default=dict, blank=True)
+    company = models.ForeignKey(
+        "contacts.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="cdp_groups"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.traits.get("name") or self.group_id
+
+
+class ComputedTrait(models.Model):
+    """A trait computed from events, defined by marketers in the admin."""
+
+    class Aggregation(models.TextChoices):
+        COUNT = "count", "Count of events"
+        SUM = "sum", "Sum of a property"
+        MIN = "min", "Minimum of a property"
+        MAX = "max", "Maximum of a property"
+        FIRST = "first", "First value of a property"
+        LAST = "last", "Last value of a property"
+        MOST_FREQUENT = "most_frequent", "Most frequent value of a property"
+
+    key = models.SlugField(max_length=60, unique=True, help_text="Name of the trait, e.g. orders_90d.")
+    label = models.CharField(max_length=120)
+    aggregation = models.CharField(max_length=20, choices=Aggregation.choices)
+    event_name = models.CharField(max_length=200, blank=True, default="", help_text="Empty: every event.")
+    property = models.CharField(max_length=120, blank=True, default="")
+    window_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: lifetime.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(aggregation="count") | ~models.Q(property=""),
+                name="computedtrait_property_unless_count",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Identity(models.Model):
@@ -127,8 +246,10 @@ class Identity(models.Model):
         USER_ID = "user_id", "User ID"
         ANONYMOUS_ID = "anonymous_id", "Anonymous ID"
         EMAIL = "email", "E-mail"
+        PHONE = "phone", "Phone"
 
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Besides the kinds above: "external:<namespace>" (context.externalIds, configured traits).
+    kind = models.CharField(max_length=60)
     value = models.CharField(max_length=255)
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identities")
     created_at = models.DateTimeField(auto_now_add=True)

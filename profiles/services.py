@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from . import pgsql
 from .identity import profiles_resolve
 from .models import Event, IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, RequestInfo, normalize_body
@@ -153,19 +154,6 @@ def _profile_changes(
     return changes
 
 
-# One statement: lock order is fixed by the SELECT ... ORDER BY id FOR UPDATE before it.
-PROFILES_TOUCH_SQL = """
-UPDATE profiles_profile AS p SET
-    first_seen = LEAST(p.first_seen, v.first_seen),
-    last_seen = GREATEST(p.last_seen, v.last_seen),
-    traits = CASE WHEN v.email <> '' AND NOT (p.traits ? 'email') AND NOT (v.traits ? 'email')
-                  THEN jsonb_build_object('email', v.email) ELSE '{}'::jsonb END || p.traits || v.traits,
-    updated_at = now()
-FROM (VALUES %s) AS v(id, first_seen, last_seen, traits, email)
-WHERE p.id = v.id
-"""
-
-
 def _profiles_touch(*, events: list[NormalizedEvent], profile_ids: dict[str, int]) -> list[int]:
     """Apply identify traits and seen times to the profiles of the batch: two queries whatever its size."""
     changes = _profile_changes(events=events, profile_ids=profile_ids)
@@ -173,22 +161,13 @@ def _profiles_touch(*, events: list[NormalizedEvent], profile_ids: dict[str, int
     if not touched:
         return []
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM profiles_profile WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [touched]
-            )
-            values, params = [], []
-            for profile_id in touched:
-                change = changes[profile_id]
-                values.append("(%s::bigint, %s::timestamptz, %s::timestamptz, %s::jsonb, %s::text)")
-                params += [
-                    profile_id,
-                    change.first_seen,
-                    change.last_seen,
-                    json.dumps(change.traits),
-                    change.email,
-                ]
-            cursor.execute(PROFILES_TOUCH_SQL % ", ".join(values), params)
+        pgsql.profiles_touch(
+            ids=touched,
+            first_seen=[changes[pk].first_seen for pk in touched],
+            last_seen=[changes[pk].last_seen for pk in touched],
+            traits=[changes[pk].traits for pk in touched],
+            emails=[changes[pk].email for pk in touched],
+        )
         return touched
     profiles = list(Profile.objects.select_for_update().filter(pk__in=touched).order_by("pk"))
     now = timezone.now()
@@ -277,6 +256,18 @@ def _events_insert(
     )
 
 
+def _message_ids_existing(*, source_id: int, message_ids: list[str]) -> set[str]:
+    if not message_ids:
+        return set()
+    if connection.vendor == "postgresql":
+        return pgsql.event_message_ids_existing(source_id=source_id, message_ids=message_ids)
+    return set(
+        Event.objects.filter(source_id=source_id, message_id__in=message_ids).values_list(
+            "message_id", flat=True
+        )
+    )
+
+
 def batch_process(*, batch_id: int) -> BatchResult | None:
     """Normalise, resolve and store the events of one inbox batch; a fixed number of queries per batch.
 
@@ -302,10 +293,8 @@ def batch_process(*, batch_id: int) -> BatchResult | None:
         events, rejections = normalize_body(
             kind=batch.kind, body=body if isinstance(body, dict) else {}, info=info
         )
-        existing = set(
-            Event.objects.filter(
-                source_id=batch.source_id, message_id__in=[e.message_id for e in events]
-            ).values_list("message_id", flat=True)
+        existing = _message_ids_existing(
+            source_id=batch.source_id, message_ids=[e.message_id for e in events]
         )
         new_events = [event for event in events if event.message_id not in existing]
         profile_ids = profiles_resolve(events=new_events)
