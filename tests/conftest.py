@@ -25,6 +25,8 @@ USES_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.p
 HAS_BROKER = bool(settings.CELERY_BROKER_URL)
 # Persistent connections would outlive live-server threads and block dropping the test database.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Factories create many users; real password hashing would dominate the suite's run time.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):
