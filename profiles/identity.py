@@ -1,47 +1,138 @@
-"""Profile resolution: map each event of a batch to a profile by its identifiers in a fixed number of queries.
+"""Identity resolution: map each event of a batch to one live profile, merging profiles an event ties together.
 
-Identifiers are (kind, value) pairs: user_id, anonymous_id and the lower-cased e-mail. One Identity row per
-pair, unique in the database, so two workers that see the same new identifier end with one profile: both
-insert with ignore_conflicts and re-read who won. When an event's identifiers point to two different
-profiles, the event goes to the profile of its user_id (then e-mail, then anonymous id); merging those
-profiles is left to the identity-resolution work of issue 6.
+Identifiers are (kind, value) pairs: user_id, anonymous_id, email (lower-cased, trimmed), phone (E.164) and
+external ids `external:<namespace>` (context.externalIds, or traits named in IDENTITY_EXTERNAL_TRAITS).
+One Identity row per pair, unique in the database. The rules follow Segment Unify:
+
+- an event's known identifiers pick its profile; its new identifiers join that profile;
+- when one event ties two profiles (identify, alias, a shared e-mail...), the younger merges into the older
+  (the survivor): identities and events move, and a ProfileMerge row records the rule and the event;
+- a profile never holds two different user_ids: such a merge is refused and the refusal recorded;
+- blocked values (IDENTITY_BLOCKED_VALUES: "null", "undefined", "0"...) never link anything.
+
+The whole batch is resolved in memory, event by event in batch order, then written with a fixed number of
+queries. On PostgreSQL the batch first takes transaction-level advisory locks on its identifiers (sorted, so
+two workers never deadlock on them) and row locks on the profiles they point to, so two workers seeing the
+same new identifiers at once end with one profile.
 """
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import Q
+import phonenumbers
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
 
-from . import pgsql
-from .models import Identity, Profile
+from .models import Event, Identity, Profile, ProfileMerge
 from .normalize import NormalizedEvent
 
 Identifier = tuple[str, str]
-PRECEDENCE = (Identity.Kind.USER_ID, Identity.Kind.EMAIL, Identity.Kind.ANONYMOUS_ID)
+USER_ID = Identity.Kind.USER_ID.value
+ANONYMOUS_ID = Identity.Kind.ANONYMOUS_ID.value
+EMAIL = Identity.Kind.EMAIL.value
+PHONE = Identity.Kind.PHONE.value
+EXTERNAL_PREFIX = "external:"
+DEFAULT_BLOCKED = ("", "null", "undefined", "none", "nil", "0", "-1", "nan", "unknown", "anonymous")
+LOCK_ROUNDS = 4
+
+
+def blocked_values() -> set[str]:
+    configured = getattr(settings, "IDENTITY_BLOCKED_VALUES", None)
+    values = DEFAULT_BLOCKED if configured is None else configured
+    return {str(value).strip().lower() for value in values}
+
+
+def phone_e164(value) -> str:
+    """The E.164 form of a phone number, or "" when it is not a valid number."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return ""
+    region = getattr(settings, "PHONENUMBER_DEFAULT_REGION", None) or None
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def identifier_normalize(kind: str, value) -> str:
+    """The stored form of an identifier value, or "" when it must not link (blocked, malformed)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    text = str(value).strip()
+    if kind == EMAIL:
+        text = text.lower()
+        if "@" not in text:
+            return ""
+    elif kind == PHONE:
+        text = phone_e164(text)
+    if not text or len(text) > 255 or text.lower() in blocked_values():
+        return ""
+    return text
+
+
+def _traits_of(event: NormalizedEvent) -> dict:
+    traits = dict(event.context.get("traits") or {}) if isinstance(event.context.get("traits"), dict) else {}
+    traits.update(event.traits or {})
+    return traits
 
 
 def event_identifiers(event: NormalizedEvent) -> list[Identifier]:
-    """The event's identifiers in precedence order."""
-    pairs = [
-        (Identity.Kind.USER_ID.value, event.user_id),
-        (Identity.Kind.EMAIL.value, event.email),
-        (Identity.Kind.ANONYMOUS_ID.value, event.anonymous_id),
-    ]
-    return [(kind, value) for kind, value in pairs if value]
+    """The event's identifiers, strongest first (user_id, email, phone, external ids, anonymous id)."""
+    traits = _traits_of(event)
+    pairs: list[Identifier] = [(USER_ID, event.user_id), (EMAIL, event.email or traits.get("email"))]
+    pairs.append((PHONE, traits.get("phone")))
+    external_ids = event.context.get("externalIds")
+    if isinstance(external_ids, list):
+        for item in external_ids:
+            if isinstance(item, dict) and isinstance(item.get("type"), str) and item.get("id") is not None:
+                pairs.append((EXTERNAL_PREFIX + item["type"].strip().lower()[:50], item["id"]))
+    for trait, namespace in getattr(settings, "IDENTITY_EXTERNAL_TRAITS", {}).items():
+        if traits.get(trait) is not None:
+            pairs.append((EXTERNAL_PREFIX + namespace, traits[trait]))
+    pairs.append((ANONYMOUS_ID, event.anonymous_id))
+    seen: list[Identifier] = []
+    for kind, raw in pairs:
+        value = identifier_normalize(kind, raw)
+        if value and (kind, value) not in seen:
+            seen.append((kind, value))
+    return seen
 
 
-def _identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
+def alias_candidates(event: NormalizedEvent) -> list[Identifier]:
+    """An alias call's previousId may be a user id or an anonymous id."""
+    value = identifier_normalize(USER_ID, event.previous_id) if event.type == "alias" else ""
+    return [(USER_ID, value), (ANONYMOUS_ID, value)] if value else []
+
+
+def identifier_parse(text: str) -> Identifier | None:
+    """ "kind:value" (e.g. "email:Ann@example.com", "external:shop:42") -> normalised pair, or None."""
+    if text.startswith(EXTERNAL_PREFIX):
+        namespace, _, value = text[len(EXTERNAL_PREFIX) :].partition(":")
+        kind = EXTERNAL_PREFIX + namespace.strip().lower()
+        if not namespace or not value:
+            return None
+    else:
+        kind, sep, value = text.partition(":")
+        if not sep or kind not in (USER_ID, ANONYMOUS_ID, EMAIL, PHONE):
+            return None
+    value = identifier_normalize(kind, value)
+    return (kind, value) if value else None
+
+
+def identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
+    """(kind, value) -> profile id of the stored identities among these; one query."""
     by_kind: dict[str, set[str]] = {}
     for kind, value in identifiers:
         by_kind.setdefault(kind, set()).add(value)
     if not by_kind:
         return {}
-    if connection.vendor == "postgresql":
-        pairs = [(kind, value) for kind, values in by_kind.items() for value in sorted(values)]
-        rows = pgsql.identities_load(kinds=[k for k, _ in pairs], values=[v for _, v in pairs])
-        return {(kind, value): profile_id for kind, value, profile_id in rows}
     condition = Q()
-    for kind, values in by_kind.items():
+    for kind, values in sorted(by_kind.items()):
         condition |= Q(kind=kind, value__in=sorted(values))
     return {
         (kind, value): profile_id
@@ -51,84 +142,270 @@ def _identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]
     }
 
 
-def _first_known(identifiers: list[Identifier], known: dict[Identifier, int]) -> int | None:
-    for identifier in identifiers:
-        if identifier in known:
-            return known[identifier]
-    return None
+def _lock_key(identifier: Identifier) -> int:
+    digest = hashlib.blake2b(f"{identifier[0]}\x00{identifier[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def _profiles_create(count: int) -> list[int]:
-    if not count:
-        return []
-    if connection.vendor == "postgresql":
-        return pgsql.profiles_insert(count=count)
-    profiles = Profile.objects.bulk_create([Profile() for _ in range(count)])
-    return [profile.pk for profile in profiles]
-
-
-def _identities_create(identities: list[Identity]) -> None:
-    if connection.vendor == "postgresql":
-        pgsql.identities_insert(
-            kinds=[i.kind for i in identities],
-            values=[i.value for i in identities],
-            profile_ids=[i.profile_id for i in identities],
-        )
+def _advisory_lock(identifiers: Iterable[Identifier]) -> None:
+    keys = sorted({_lock_key(identifier) for identifier in identifiers})
+    if not keys:
         return
-    Identity.objects.bulk_create(identities, ignore_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS s",
+            [keys],
+        )
+
+
+def _profiles_lock(profile_ids: Iterable[int]) -> dict[int, Profile]:
+    return {
+        profile.pk: profile
+        for profile in Profile.objects.select_for_update()
+        .filter(pk__in=sorted(set(profile_ids)))
+        .order_by("pk")
+    }
+
+
+def _known_locked(identifiers: set[Identifier]) -> tuple[dict[Identifier, int], dict[int, Profile]]:
+    """Stored identities of the batch and their profiles, locked for this transaction.
+
+    Between reading an identity and locking its profile a concurrent merge may move the identity to
+    another profile; re-reading after the lock catches that (READ COMMITTED sees the committed move).
+    """
+    known = identities_load(identifiers)
+    if connection.vendor != "postgresql":
+        return known, _profiles_lock(known.values())
+    locked: dict[int, Profile] = {}
+    for _ in range(LOCK_ROUNDS):
+        missing = set(known.values()) - set(locked)
+        if not missing:
+            return known, locked
+        locked.update(_profiles_lock(missing))
+        known = identities_load(identifiers)
+    raise OperationalError("identity resolution kept racing with concurrent merges; retry the batch")
+
+
+@dataclass
+class MergeRecord:
+    kind: str
+    survivor: int
+    merged: int
+    rule: str
+    identifier: str
+    reason: str
+    message_id: str
+
+
+@dataclass
+class Resolution:
+    """The outcome for one batch: each event's profile, merges done, and the locked profiles."""
+
+    profile_ids: dict[str, int] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)  # merged-away profile id -> final survivor id
+    created: list[int] = field(default_factory=list)
+    profiles: dict[int, Profile] = field(default_factory=dict)
+    records: list[MergeRecord] = field(default_factory=list)
+
+
+class _Plan:
+    """In-memory resolution of one batch. New profiles get negative ids until they are inserted."""
+
+    def __init__(self, known: dict[Identifier, int], user_ids: dict[int, set[str]]):
+        self.owner = dict(known)
+        self.parent: dict[int, int] = {}
+        self.user_ids = user_ids
+        self.next_new = 0
+        self.records: list[MergeRecord] = []
+        self.new_identifiers: set[Identifier] = set()
+
+    def find(self, profile: int) -> int:
+        while profile in self.parent:
+            profile = self.parent[profile]
+        return profile
+
+    @staticmethod
+    def _age(profile: int) -> tuple[int, int]:
+        # Stored profiles are older than new ones; among new ones, the first created is the oldest.
+        return (1, -profile) if profile < 0 else (0, profile)
+
+    def new_profile(self) -> int:
+        self.next_new -= 1
+        self.user_ids[self.next_new] = set()
+        return self.next_new
+
+    def compatible(self, *profiles: int, extra: str = "") -> bool:
+        values = {extra} if extra else set()
+        for profile in profiles:
+            values |= self.user_ids.get(profile, set())
+        return len(values) <= 1
+
+    def merge(
+        self, a: int, b: int, *, rule: str, identifier: Identifier, message_id: str, via: Identifier | None
+    ) -> int:
+        survivor, merged = sorted((a, b), key=self._age)
+        self.parent[merged] = survivor
+        self.user_ids[survivor] = self.user_ids.get(survivor, set()) | self.user_ids.get(merged, set())
+        if merged > 0:
+            reason = f"one event carried {':'.join(identifier)}"
+            if via:
+                reason += f" and {':'.join(via)}"
+            self.records.append(
+                MergeRecord(
+                    ProfileMerge.Kind.MERGE, survivor, merged, rule, ":".join(identifier), reason, message_id
+                )
+            )
+        return survivor
+
+    def refuse(self, a: int, b: int, *, rule: str, identifier: Identifier, message_id: str) -> None:
+        survivor, merged = sorted((a, b), key=self._age)
+        theirs = sorted(self.user_ids.get(a, set()) | self.user_ids.get(b, set()))
+        self.records.append(
+            MergeRecord(
+                ProfileMerge.Kind.REFUSED,
+                survivor,
+                merged,
+                rule,
+                ":".join(identifier),
+                f"a profile holds one user_id; these would hold {', '.join(theirs)}",
+                message_id,
+            )
+        )
+
+    def resolve(self, event: NormalizedEvent, identifiers: list[Identifier]) -> int:
+        message_id = event.message_id
+        user_id = next((value for kind, value in identifiers if kind == USER_ID), "")
+        target: int | None = None
+        if (USER_ID, user_id) in self.owner:
+            target = self.find(self.owner[(USER_ID, user_id)])
+        via: Identifier | None = (USER_ID, user_id) if target is not None else None
+        new_user_id = user_id if target is None else ""
+        candidates = [i for i in identifiers if i[0] != USER_ID]
+        alias = [i for i in alias_candidates(event) if i in self.owner]
+        if event.type == "alias" and not alias:
+            alias = alias_candidates(event)[1:]
+        candidates += [i for i in alias if i not in candidates]
+        attach: list[Identifier] = [(USER_ID, user_id)] if user_id else []
+        refused_for_new: list[tuple[int, Identifier, str]] = []
+        for identifier in candidates:
+            if identifier not in self.owner:
+                attach.append(identifier)
+                continue
+            profile = self.find(self.owner[identifier])
+            rule = self._rule(event, via or identifier)
+            if target is None:
+                if self.compatible(profile, extra=new_user_id):
+                    target, via = profile, identifier
+                else:
+                    refused_for_new.append((profile, identifier, rule))
+            elif profile != target:
+                if self.compatible(target, profile, extra=new_user_id):
+                    target = self.merge(
+                        target, profile, rule=rule, identifier=identifier, message_id=message_id, via=via
+                    )
+                else:
+                    self.refuse(target, profile, rule=rule, identifier=identifier, message_id=message_id)
+        if target is None:
+            target = self.new_profile()
+        for profile, identifier, rule in refused_for_new:
+            if self.find(profile) != target:
+                self.refuse(target, profile, rule=rule, identifier=identifier, message_id=message_id)
+        for identifier in attach:
+            if identifier not in self.owner:
+                self.owner[identifier] = target
+                self.new_identifiers.add(identifier)
+                if identifier[0] == USER_ID:
+                    self.user_ids.setdefault(target, set()).add(identifier[1])
+        return target
+
+    @staticmethod
+    def _rule(event: NormalizedEvent, identifier: Identifier) -> str:
+        if event.type in ("identify", "alias"):
+            return event.type
+        return f"shared {identifier[0].replace('_', ' ')}"
+
+
+def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None) -> Resolution:
+    """Resolve, create and merge the profiles of a batch's events; a fixed number of queries per batch."""
+    per_event = [(event, event_identifiers(event)) for event in events]
+    wanted: set[Identifier] = set()
+    for event, identifiers in per_event:
+        wanted.update(identifiers)
+        wanted.update(alias_candidates(event))
+    result = Resolution()
+    if not wanted:
+        return result
+    if connection.vendor == "postgresql":
+        _advisory_lock(wanted)
+    known, locked = _known_locked(wanted)
+    user_ids: dict[int, set[str]] = {}
+    if locked:
+        for profile_id, value in Identity.objects.filter(
+            profile_id__in=sorted(locked), kind=USER_ID
+        ).values_list("profile_id", "value"):
+            user_ids.setdefault(profile_id, set()).add(value)
+    plan = _Plan(known, user_ids)
+    targets = {event.message_id: plan.resolve(event, identifiers) for event, identifiers in per_event}
+
+    # New profiles that survive the batch (not merged into an older one) are inserted.
+    fresh = sorted({plan.find(t) for t in targets.values() if plan.find(t) < 0}, reverse=True)
+    created = Profile.objects.bulk_create([Profile() for _ in fresh]) if fresh else []
+    real = {placeholder: profile.pk for placeholder, profile in zip(fresh, created, strict=True)}
+
+    def final(profile: int) -> int:
+        root = plan.find(profile)
+        return real.get(root, root)
+
+    merged_away = {profile: final(profile) for profile in plan.parent if profile > 0}
+    moved: dict[int, list[list[str]]] = {}
+    if merged_away:
+        for kind, value, profile_id in Identity.objects.filter(
+            profile_id__in=sorted(merged_away)
+        ).values_list("kind", "value", "profile_id"):
+            moved.setdefault(profile_id, []).append([kind, value])
+        whens = [When(profile_id=old, then=Value(new)) for old, new in merged_away.items()]
+        Identity.objects.filter(profile_id__in=list(merged_away)).update(profile_id=Case(*whens))
+        Event.objects.filter(profile_id__in=list(merged_away)).update(profile_id=Case(*whens))
+        now = timezone.now()
+        Profile.objects.filter(pk__in=list(merged_away)).update(
+            merged_into_id=Case(*[When(pk=old, then=Value(new)) for old, new in merged_away.items()]),
+            merged_at=now,
+        )
+    new_identities = [
+        Identity(kind=kind, value=value, profile_id=final(plan.owner[(kind, value)]))
+        for kind, value in sorted(plan.new_identifiers)
+    ]
+    if new_identities:
+        Identity.objects.bulk_create(new_identities, ignore_conflicts=connection.vendor != "postgresql")
+    if plan.records:
+        now = timezone.now()
+        ProfileMerge.objects.bulk_create(
+            [
+                ProfileMerge(
+                    kind=r.kind,
+                    survivor_id=real.get(r.survivor, r.survivor)
+                    if r.kind == ProfileMerge.Kind.MERGE
+                    else final(r.survivor),
+                    merged_id=r.merged if r.kind == ProfileMerge.Kind.MERGE else final(r.merged),
+                    rule=r.rule,
+                    identifier=r.identifier[:300],
+                    reason=r.reason,
+                    source_id=source_id,
+                    message_id=r.message_id,
+                    identities=moved.get(r.merged, []) if r.kind == ProfileMerge.Kind.MERGE else [],
+                    created_at=now,
+                )
+                for r in plan.records
+            ]
+        )
+    result.profile_ids = {message_id: final(target) for message_id, target in targets.items()}
+    result.merged = merged_away
+    result.created = [profile.pk for profile in created]
+    result.profiles = locked
+    result.records = plan.records
+    return result
 
 
 def profiles_resolve(*, events: list[NormalizedEvent]) -> dict[str, int]:
-    """messageId -> profile id for every event; creates profiles and identities that do not exist yet.
-
-    Queries: one read of identities, one insert of new profiles, one insert of identities, one re-read,
-    one delete of profiles that lost a race; whatever the number of events.
-    """
-    per_event = {event.message_id: event_identifiers(event) for event in events}
-    all_identifiers = {identifier for identifiers in per_event.values() for identifier in identifiers}
-    known = _identities_load(all_identifiers)
-
-    # Identifiers not known yet: group those that appear together in an event (union-find) so one new
-    # person seen with an anonymous id and an e-mail in the same batch gets one profile.
-    parent: dict[Identifier, Identifier] = {}
-
-    def find(identifier: Identifier) -> Identifier:
-        while parent.setdefault(identifier, identifier) != identifier:
-            parent[identifier] = parent[parent[identifier]]
-            identifier = parent[identifier]
-        return identifier
-
-    owner_of_group: dict[Identifier, int] = {}
-    for identifiers in per_event.values():
-        unknown = [identifier for identifier in identifiers if identifier not in known]
-        for identifier in unknown:
-            parent[find(identifier)] = find(unknown[0])
-    for identifiers in per_event.values():
-        unknown = [identifier for identifier in identifiers if identifier not in known]
-        existing = _first_known(identifiers, known)
-        if unknown and existing is not None:
-            owner_of_group.setdefault(find(unknown[0]), existing)
-
-    roots = sorted({find(identifier) for identifier in parent if find(identifier) not in owner_of_group})
-    new_profile_ids = _profiles_create(len(roots))
-    owner_of_group.update(dict(zip(roots, new_profile_ids, strict=True)))
-
-    to_create = [
-        Identity(kind=kind, value=value, profile_id=owner_of_group[find((kind, value))])
-        for (kind, value) in parent
-    ]
-    if to_create:
-        _identities_create(to_create)
-    final = _identities_load(all_identifiers) if to_create else known
-
-    if new_profile_ids:
-        # A concurrent worker may have claimed every identifier of a profile we just made: drop it.
-        used = set(final.values())
-        orphans = [pk for pk in new_profile_ids if pk not in used]
-        if orphans:
-            Profile.objects.filter(pk__in=orphans).delete()
-    return {
-        message_id: profile_id
-        for message_id, identifiers in per_event.items()
-        if (profile_id := _first_known(identifiers, final)) is not None
-    }
+    """messageId -> profile id for these events (batch_resolve without the ledger details)."""
+    return batch_resolve(events=events).profile_ids

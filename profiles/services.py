@@ -17,10 +17,11 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from . import pgsql
-from .identity import profiles_resolve
+from .identity import batch_resolve
 from .models import Event, IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, RequestInfo, normalize_body
 from .signals import profiles_changed
+from .traits import profiles_apply
 
 logger = logging.getLogger(__name__)
 
@@ -126,62 +127,6 @@ def _test_delay() -> None:
     delay = os.environ.get("INGEST_TEST_DELAY_SECONDS")
     if delay and connection.settings_dict["NAME"].startswith("test_"):
         time.sleep(float(delay))
-
-
-@dataclass
-class _ProfileChange:
-    first_seen: object
-    last_seen: object
-    traits: dict
-    email: str
-
-
-def _profile_changes(
-    *, events: list[NormalizedEvent], profile_ids: dict[str, int]
-) -> dict[int, _ProfileChange]:
-    changes: dict[int, _ProfileChange] = {}
-    for event in sorted(events, key=lambda e: e.timestamp):
-        profile_id = profile_ids.get(event.message_id)
-        if profile_id is None:
-            continue
-        change = changes.get(profile_id)
-        if change is None:
-            change = changes[profile_id] = _ProfileChange(event.timestamp, event.timestamp, {}, "")
-        change.last_seen = event.timestamp
-        if event.type == "identify" and event.traits:
-            change.traits.update(event.traits)
-        change.email = change.email or event.email
-    return changes
-
-
-def _profiles_touch(*, events: list[NormalizedEvent], profile_ids: dict[str, int]) -> list[int]:
-    """Apply identify traits and seen times to the profiles of the batch: two queries whatever its size."""
-    changes = _profile_changes(events=events, profile_ids=profile_ids)
-    touched = sorted(changes)
-    if not touched:
-        return []
-    if connection.vendor == "postgresql":
-        pgsql.profiles_touch(
-            ids=touched,
-            first_seen=[changes[pk].first_seen for pk in touched],
-            last_seen=[changes[pk].last_seen for pk in touched],
-            traits=[changes[pk].traits for pk in touched],
-            emails=[changes[pk].email for pk in touched],
-        )
-        return touched
-    profiles = list(Profile.objects.select_for_update().filter(pk__in=touched).order_by("pk"))
-    now = timezone.now()
-    for profile in profiles:
-        change = changes[profile.pk]
-        traits = {**profile.traits, **change.traits}
-        if change.email and not traits.get("email"):
-            traits["email"] = change.email
-        profile.traits = traits
-        profile.first_seen = min(filter(None, (profile.first_seen, change.first_seen)))
-        profile.last_seen = max(filter(None, (profile.last_seen, change.last_seen)))
-        profile.updated_at = now
-    Profile.objects.bulk_update(profiles, ["traits", "first_seen", "last_seen", "updated_at"])
-    return touched
 
 
 EVENT_COLUMNS = (
@@ -297,11 +242,13 @@ def batch_process(*, batch_id: int) -> BatchResult | None:
             source_id=batch.source_id, message_ids=[e.message_id for e in events]
         )
         new_events = [event for event in events if event.message_id not in existing]
-        profile_ids = profiles_resolve(events=new_events)
+        resolution = batch_resolve(events=new_events, source_id=batch.source_id)
+        profile_ids = resolution.profile_ids
         _events_insert(
             source_id=batch.source_id, batch_id=batch.pk, events=new_events, profile_ids=profile_ids
         )
-        touched = _profiles_touch(events=new_events, profile_ids=profile_ids)
+        touched = profiles_apply(events=new_events, resolution=resolution)
+        merged_away = sorted(resolution.merged)
         now = timezone.now()
         if rejections:
             IngestError.objects.bulk_create(
@@ -330,8 +277,12 @@ def batch_process(*, batch_id: int) -> BatchResult | None:
             if connection.vendor == "postgresql"
             else latest,
         )
-        if touched:
-            transaction.on_commit(lambda: profiles_changed.send(sender=Profile, profile_ids=touched))
+        if touched or merged_away:
+            transaction.on_commit(
+                lambda: profiles_changed.send(
+                    sender=Profile, profile_ids=touched, merged_profile_ids=merged_away
+                )
+            )
     return BatchResult(
         accepted=len(new_events),
         duplicates=len(events) - len(new_events),

@@ -180,31 +180,6 @@ def test_conflicting_identifiers_attach_to_the_user_id_profile_without_merging()
     assert Profile.objects.count() == 2 and by_anon != by_user
 
 
-def test_resolution_keeps_the_winner_when_another_worker_claimed_the_identifier_first():
-    winner = Profile.objects.create()
-    # Another worker inserted the identity between our read and our insert: simulate by pre-inserting and
-    # resolving an event whose identifier the read below does not see.
-    from profiles import identity
-
-    real_load = identity._identities_load
-    calls = []
-
-    def racing_load(identifiers):
-        calls.append(1)
-        if len(calls) == 1:
-            Identity.objects.create(kind="anonymous_id", value="race", profile=winner)
-            return {}
-        return real_load(identifiers)
-
-    identity._identities_load = racing_load
-    try:
-        mapping = profiles_resolve(events=[_event("1", anonymous_id="race")])
-    finally:
-        identity._identities_load = real_load
-    assert mapping == {"1": winner.pk}
-    assert list(Profile.objects.values_list("pk", flat=True)) == [winner.pk]
-
-
 def test_purge_deletes_processed_batches_past_retention_and_keeps_their_events():
     source, _ = make_source()
     old, recent, pending = (_store(source, [track(n)]) for n in (1, 2, 3))

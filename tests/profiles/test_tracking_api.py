@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 
-from profiles.models import Event, IngestBatch, IngestError, Profile
+from profiles.models import Event, IngestBatch, IngestError, Profile, ProfileMerge
 
 from .factories import basic_auth, make_source, track
 
@@ -318,15 +318,18 @@ def test_identify_sets_traits_and_links_email_identity(post):
     post("/v1/track", {"anonymousId": "anon-9", "event": "Cart Viewed"})
     post("/v1/track", {"userId": "other", "event": "X", "context": {"traits": {"email": "zoe@example.com"}}})
 
-    profile = Profile.objects.get()
+    # A profile never holds two user_ids: "other" sharing Zoe's e-mail gets its own profile, refusal recorded.
+    profile = Profile.objects.get(identities__kind="user_id", identities__value="u9")
     assert profile.traits == {"email": "Zoe@Example.com", "plan": "pro"}
     assert set(profile.identities.values_list("kind", "value")) == {
         ("user_id", "u9"),
         ("anonymous_id", "anon-9"),
         ("email", "zoe@example.com"),
-        ("user_id", "other"),
     }
-    assert set(Event.objects.values_list("profile_id", flat=True)) == {profile.pk}
+    other = Profile.objects.get(identities__kind="user_id", identities__value="other")
+    assert set(Event.objects.filter(name="X").values_list("profile_id", flat=True)) == {other.pk}
+    assert set(Event.objects.exclude(name="X").values_list("profile_id", flat=True)) == {profile.pk}
+    assert ProfileMerge.objects.get().kind == ProfileMerge.Kind.REFUSED
 
 
 def test_analytics_settings_point_the_browser_library_at_our_v1(client, source_and_key):

@@ -1,0 +1,303 @@
+"""Profile traits: latest-wins merge by event time, CRM contact/company links, and computed traits.
+
+Traits carry the time of the event that set them (Profile.trait_times), so a late-arriving old identify
+never overwrites a newer value. Computed traits are stored in Profile.computed_traits (a JSON object
+key -> value) and recomputed for the profiles a batch touched, in one query whatever their number.
+"""
+
+import datetime
+from collections.abc import Iterable
+from datetime import UTC, timedelta
+
+from django.db.models import (
+    Count,
+    FloatField,
+    Max,
+    Min,
+    OuterRef,
+    Subquery,
+    Sum,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Lower
+from django.utils import timezone
+
+from contacts.models import Company, Contact
+
+from .identity import Resolution
+from .models import ComputedTrait, Event, Group, Profile
+from .normalize import NormalizedEvent
+
+BUILT_INS = ("first_seen", "last_seen", "total_events", "channels_seen")
+
+
+def time_key(value: datetime.datetime) -> str:
+    """A sortable UTC string for an event time."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def traits_merge(*, traits: dict, times: dict, new: dict, new_times: dict | str) -> bool:
+    """Fold `new` into `traits` where it is newer (by event time); returns whether anything changed."""
+    changed = False
+    for key, value in new.items():
+        at = new_times if isinstance(new_times, str) else new_times.get(key, "")
+        if at >= times.get(key, "") and (traits.get(key) != value or key not in times):
+            traits[key] = value
+            times[key] = at
+            changed = True
+    return changed
+
+
+def _company_domain(traits: dict, group_id: str) -> str:
+    for candidate in (traits.get("domain"), traits.get("website"), group_id):
+        if isinstance(candidate, str) and "." in candidate:
+            host = candidate.strip().lower().removeprefix("https://").removeprefix("http://")
+            return host.removeprefix("www.").split("/")[0]
+    return ""
+
+
+def _groups_apply(group_events: list[NormalizedEvent]) -> dict[str, Group]:
+    """Upsert the Group rows of a batch's group calls and match them to companies; four queries."""
+    if not group_events:
+        return {}
+    ids = sorted({event.group_id for event in group_events})
+    groups = {group.group_id: group for group in Group.objects.select_for_update().filter(group_id__in=ids)}
+    new = {gid: Group(group_id=gid) for gid in ids if gid not in groups}
+    for event in sorted(group_events, key=lambda e: e.timestamp):
+        group = groups.get(event.group_id) or new[event.group_id]
+        traits_merge(
+            traits=group.traits,
+            times=group.trait_times,
+            new=event.traits,
+            new_times=time_key(event.timestamp),
+        )
+    all_groups = {**groups, **new}
+    domains = {gid: _company_domain(g.traits, gid) for gid, g in all_groups.items() if g.company_id is None}
+    wanted = {d for d in domains.values() if d}
+    if wanted:
+        companies = dict(
+            Company.objects.annotate(domain_lower=Lower("domain"))
+            .filter(domain_lower__in=sorted(wanted))
+            .values_list("domain_lower", "pk")
+        )
+        for gid, domain in domains.items():
+            if domain in companies:
+                all_groups[gid].company_id = companies[domain]
+    if new:
+        Group.objects.bulk_create(list(new.values()))
+    if groups:
+        Group.objects.bulk_update(list(groups.values()), ["traits", "trait_times", "company"])
+    return all_groups
+
+
+def profiles_apply(*, events: list[NormalizedEvent], resolution: Resolution) -> list[int]:
+    """Traits, seen times, merges' trait folding, CRM links and company of the batch's profiles.
+
+    Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch.
+    """
+    targets = set(resolution.profile_ids.values()) | set(resolution.merged.values())
+    if not targets:
+        return []
+    ids = sorted(targets | set(resolution.merged))
+    profiles = {p.pk: p for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    now = timezone.now()
+
+    # Merged-away profiles fold into their survivor, newest trait value winning by event time.
+    contact_moves: list[int] = []
+    for old_id in sorted(resolution.merged, reverse=True):
+        old, survivor = profiles.get(old_id), profiles.get(resolution.merged[old_id])
+        if old is None or survivor is None:
+            continue
+        traits_merge(
+            traits=survivor.traits, times=survivor.trait_times, new=old.traits, new_times=old.trait_times
+        )
+        survivor.first_seen = min(filter(None, (survivor.first_seen, old.first_seen)), default=None)
+        survivor.last_seen = max(filter(None, (survivor.last_seen, old.last_seen)), default=None)
+        if old.contact_id and not survivor.contact_id:
+            survivor.contact_id = old.contact_id
+            contact_moves.append(old_id)
+        survivor.company_id = survivor.company_id or old.company_id
+        old.contact_id = None
+    if contact_moves:
+        Profile.objects.filter(pk__in=contact_moves).update(contact=None)
+
+    group_events = []
+    for event in sorted(events, key=lambda e: (e.timestamp, e.message_id)):
+        profile = profiles.get(resolution.profile_ids.get(event.message_id, 0))
+        if profile is None:
+            continue
+        profile.first_seen = min(filter(None, (profile.first_seen, event.timestamp)))
+        profile.last_seen = max(filter(None, (profile.last_seen, event.timestamp)))
+        new = dict(event.traits) if event.type in ("identify", "alias") else {}
+        if event.email and "email" not in new and "email" not in profile.traits:
+            new["email"] = event.email
+        traits_merge(
+            traits=profile.traits, times=profile.trait_times, new=new, new_times=time_key(event.timestamp)
+        )
+        if event.type == "group":
+            group_events.append(event)
+    groups = _groups_apply(group_events)
+    for event in group_events:
+        profile = profiles[resolution.profile_ids[event.message_id]]
+        group = groups.get(event.group_id)
+        if group is not None and group.company_id:
+            profile.company_id = group.company_id
+
+    live = [p for p in profiles.values() if p.merged_into_id is None and p.pk not in resolution.merged]
+    _contacts_link(live)
+    for profile in live:
+        profile.updated_at = now
+    Profile.objects.bulk_update(
+        live, ["traits", "trait_times", "first_seen", "last_seen", "contact", "company", "updated_at"]
+    )
+    changed = sorted(p.pk for p in live)
+    computed_refresh(profile_ids=changed)
+    return changed
+
+
+def _profile_email(profile: Profile) -> str:
+    email = profile.traits.get("email")
+    return email.strip().lower() if isinstance(email, str) and "@" in email else ""
+
+
+def _contacts_link(profiles: list[Profile]) -> None:
+    """Link profiles without a contact to the Contact with their e-mail (two queries)."""
+    unlinked = {email: p for p in profiles if not p.contact_id and (email := _profile_email(p))}
+    if not unlinked:
+        return
+    found = dict(
+        Contact.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=sorted(unlinked))
+        .values_list("email_lower", "pk")
+    )
+    taken = set(
+        Profile.objects.filter(contact_id__in=list(found.values())).values_list("contact_id", flat=True)
+    )
+    for email, contact_id in found.items():
+        if contact_id not in taken:
+            unlinked[email].contact_id = contact_id
+
+
+def contact_link_profile(*, contact_id: int, email: str) -> int | None:
+    """After a Contact is created or its e-mail edited: link the live profile holding that e-mail."""
+    from .models import Identity
+
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    profile_id = (
+        Identity.objects.filter(kind=Identity.Kind.EMAIL, value=email)
+        .values_list("profile_id", flat=True)
+        .first()
+    )
+    if profile_id is None:
+        return None
+    if Profile.objects.filter(contact_id=contact_id).exclude(pk=profile_id).exists():
+        # The contact's former e-mail belonged to another profile: the new e-mail's profile takes over.
+        Profile.objects.filter(contact_id=contact_id).exclude(pk=profile_id).update(contact=None)
+    updated = Profile.objects.filter(pk=profile_id, contact__isnull=True).update(contact_id=contact_id)
+    return profile_id if updated else None
+
+
+def _value_expression(definition: ComputedTrait):
+    return KeyTextTransform(definition.property, "properties")
+
+
+def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
+    events = Event.objects.filter(profile=OuterRef("pk"))
+    if definition.event_name:
+        events = events.filter(name=definition.event_name)
+    if definition.window_days:
+        events = events.filter(timestamp__gte=now - timedelta(days=definition.window_days))
+    aggregation = definition.aggregation
+    Agg = ComputedTrait.Aggregation
+    if aggregation == Agg.COUNT:
+        return Subquery(events.order_by().values("profile").annotate(v=Count("id")).values("v")[:1])
+    value = _value_expression(definition)
+    events = events.annotate(trait_value=value).exclude(trait_value__isnull=True)
+    if aggregation in (Agg.SUM, Agg.MIN, Agg.MAX):
+        function = {Agg.SUM: Sum, Agg.MIN: Min, Agg.MAX: Max}[aggregation]
+        return Subquery(
+            events.order_by()
+            .values("profile")
+            .annotate(v=function(Cast("trait_value", FloatField())))
+            .values("v")[:1]
+        )
+    if aggregation == Agg.FIRST:
+        return Subquery(events.order_by("timestamp", "id").values("trait_value")[:1])
+    if aggregation == Agg.LAST:
+        return Subquery(events.order_by("-timestamp", "-id").values("trait_value")[:1])
+    return Subquery(
+        events.order_by()
+        .values("trait_value")
+        .annotate(n=Count("id"), latest=Max("timestamp"))
+        .order_by("-n", "-latest")
+        .values("trait_value")[:1]
+    )
+
+
+def computed_values(*, profile_ids: Iterable[int], now: datetime.datetime | None = None) -> dict[int, dict]:
+    """profile id -> {computed trait key: value} for these profiles: two queries whatever their number."""
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return {}
+    now = now or timezone.now()
+    definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
+    annotations = {f"ct_{i}": _definition_subquery(d, now) for i, d in enumerate(definitions)}
+    rows = (
+        Profile.objects.filter(pk__in=ids)
+        .annotate(
+            ct_total=Subquery(
+                Event.objects.filter(profile=OuterRef("pk"))
+                .order_by()
+                .values("profile")
+                .annotate(v=Count("id"))
+                .values("v")[:1]
+            ),
+            **annotations,
+        )
+        .values("pk", "first_seen", "last_seen", "ct_total", *annotations)
+    )
+    channels: dict[int, list[str]] = {}
+    for profile_id, name in (
+        Event.objects.filter(profile_id__in=ids)
+        .order_by()
+        .values_list("profile_id", "source__name")
+        .distinct()
+    ):
+        channels.setdefault(profile_id, []).append(name)
+    values: dict[int, dict] = {}
+    for row in rows:
+        result = {
+            "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None,
+            "last_seen": row["last_seen"].isoformat() if row["last_seen"] else None,
+            "total_events": row["ct_total"] or 0,
+            "channels_seen": sorted(channels.get(row["pk"], [])),
+        }
+        for i, definition in enumerate(definitions):
+            value = row[f"ct_{i}"]
+            if definition.aggregation == ComputedTrait.Aggregation.COUNT:
+                value = value or 0
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            result[definition.key] = value
+        values[row["pk"]] = result
+    return values
+
+
+def computed_refresh(*, profile_ids: Iterable[int]) -> int:
+    """Recompute and store the computed traits of these profiles; returns how many were written."""
+    values = computed_values(profile_ids=profile_ids)
+    profiles = [Profile(pk=pk, computed_traits=v) for pk, v in values.items()]
+    if profiles:
+        Profile.objects.bulk_update(profiles, ["computed_traits"])
+    return len(profiles)
+
+
+def computed_recompute_all(*, chunk: int = 500) -> int:
+    """Full recompute over every live profile (the management command and the nightly beat)."""
+    ids = list(Profile.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True))
+    done = 0
+    for start in range(0, len(ids), chunk):
+        done += computed_refresh(profile_ids=ids[start : start + chunk])
+    return done
