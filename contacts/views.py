@@ -292,6 +292,26 @@ def company_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required("contacts.delete_contact", raise_exception=True)
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(Contact, pk=pk)
+    name = contact.full_name
+    services.contact_delete(contact=contact, user=request.user)
+    messages.success(request, f"Contact {name} deleted.")
+    return redirect("contacts:contact_list")
+
+
+@require_POST
+@permission_required("contacts.delete_company", raise_exception=True)
+def company_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(Company, pk=pk)
+    name = company.name
+    services.company_delete(company=company, user=request.user)
+    messages.success(request, f"Company {name} deleted; its contacts were kept.")
+    return redirect("contacts:company_list")
+
+
+@require_POST
 @permission_required("contacts.add_activity", raise_exception=True)
 def contact_activity_create(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)

@@ -351,3 +351,22 @@ def test_activity_feed_shows_the_latest_page_and_loads_older_entries(sales_clien
     html = older.content.decode()
     assert [a.subject for a in older.context["activities"]] == [f"Entry {i}" for i in range(30, 35)]
     assert "Entry 29" not in html and 'id="feed-more"' not in html
+
+
+def test_marketing_cannot_delete(marketing_client):
+    contact = ContactFactory()
+    assert marketing_client.post(reverse("contacts:contact_delete", args=[contact.pk])).status_code == 403
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_sales_deletes_a_contact_and_a_company_keeping_its_contacts(sales_client):
+    contact = ContactFactory()
+    company = CompanyFactory()
+    kept = ContactFactory(company=company)
+    edit_page = sales_client.get(reverse("contacts:contact_edit", args=[contact.pk])).content.decode()
+    assert 'id="contact-delete"' in edit_page
+    response = sales_client.post(reverse("contacts:contact_delete", args=[contact.pk]))
+    assert response.status_code == 302 and not Contact.objects.filter(pk=contact.pk).exists()
+    sales_client.post(reverse("contacts:company_delete", args=[company.pk]))
+    kept.refresh_from_db()
+    assert kept.company is None
