@@ -18,3 +18,33 @@ class ProfilesConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_sqlite_real_variable_limit, dispatch_uid="profiles_sqlite_variable_limit")
+
+        from django.db.models.signals import post_save
+
+        from contacts.models import Contact
+        from contacts.panels import Panel, contact_panel_register
+
+        from .receivers import contact_saved
+
+        post_save.connect(contact_saved, sender=Contact, dispatch_uid="profiles_contact_link")
+        contact_panel_register(
+            Panel(
+                key="timeline",
+                title="Timeline",
+                url_name="profiles:contact_timeline",
+                permission="profiles.view_profile",
+                order=5,
+                icon="clock-history",
+            )
+        )
+        contact_panel_register(
+            Panel(
+                key="cdp",
+                title="CDP",
+                url_name="profiles:contact_cdp",
+                permission="profiles.view_profile",
+                order=5,
+                icon="person-bounding-box",
+                placement="side",
+            )
+        )

@@ -409,3 +409,139 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
 def profiles_resolve(*, events: list[NormalizedEvent]) -> dict[str, int]:
     """messageId -> profile id for these events (batch_resolve without the ledger details)."""
     return batch_resolve(events=events).profile_ids
+
+
+def profile_by_identifier(*, identifier: Identifier) -> Profile | None:
+    """The live profile an identifier belongs to (identities always point at live profiles)."""
+    return Profile.objects.filter(identities__kind=identifier[0], identities__value=identifier[1]).first()
+
+
+def profile_live(*, profile: Profile) -> Profile:
+    """Follow merged_into to the live survivor."""
+    seen = set()
+    while profile.merged_into_id is not None and profile.pk not in seen:
+        seen.add(profile.pk)
+        profile = Profile.objects.get(pk=profile.merged_into_id)
+    return profile
+
+
+@dataclass
+class MergePreview:
+    profiles: dict[int, list[str]]  # profile id -> its identifiers involved
+    merges: list[MergeRecord]
+    target: int | None  # None: a new profile would be created
+
+
+def merge_preview(*, identifiers: list[Identifier]) -> MergePreview:
+    """Dry run: what would happen if one event carried all these identifiers. Writes nothing."""
+    known = identities_load(identifiers)
+    user_ids: dict[int, set[str]] = {}
+    for profile_id, value in Identity.objects.filter(
+        profile_id__in=sorted(set(known.values())), kind=USER_ID
+    ).values_list("profile_id", "value"):
+        user_ids.setdefault(profile_id, set()).add(value)
+    plan = _Plan(known, user_ids)
+    ordered = sorted(identifiers, key=lambda i: (i[0] != USER_ID, i[0] == ANONYMOUS_ID))
+    event = NormalizedEvent(
+        message_id="(preview)", type="identify", timestamp=timezone.now(), received_at=timezone.now()
+    )
+    target = plan.resolve(event, ordered)
+    involved: dict[int, list[str]] = {}
+    for identifier, profile_id in known.items():
+        involved.setdefault(profile_id, []).append(":".join(identifier))
+    return MergePreview(profiles=involved, merges=plan.records, target=target if target > 0 else None)
+
+
+def _row_identifiers(event: Event) -> set[Identifier]:
+    normalized = NormalizedEvent(
+        message_id=event.message_id,
+        type=event.type,
+        timestamp=event.timestamp,
+        received_at=event.received_at,
+        user_id=event.user_id,
+        anonymous_id=event.anonymous_id,
+        previous_id=event.previous_id,
+        email=str((event.traits or {}).get("email") or "").strip().lower(),
+        traits=event.traits or {},
+        context=event.context or {},
+    )
+    return set(event_identifiers(normalized)) | set(alias_candidates(normalized))
+
+
+def profile_unmerge(*, merge: ProfileMerge, user=None) -> ProfileMerge:
+    """Split a merged profile back out by its ledger entry, as a new ledger entry of its own.
+
+    The identities the merged profile brought move back; the survivor's events are re-resolved: those
+    whose identifiers now all belong to the split-out profile move with it (the event that tied the two
+    profiles keeps its place with the survivor). Traits stay as they are on both profiles.
+    """
+    from django.db import transaction
+
+    if merge.kind != ProfileMerge.Kind.MERGE or merge.undone_by_id:
+        raise ValueError("only a merge that is not undone yet can be unmerged")
+    with transaction.atomic():
+        merged = Profile.objects.select_for_update().get(pk=merge.merged_id)
+        if merged.merged_into_id is None:
+            raise ValueError("this profile is not merged any more")
+        survivor = profile_live(profile=merged)
+        Profile.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk]).order_by("pk").exists()
+        pairs = {(kind, value) for kind, value in merge.identities}
+        moving = [
+            identity
+            for identity in Identity.objects.filter(profile=survivor)
+            if (identity.kind, identity.value) in pairs
+        ]
+        moving_keys = {(i.kind, i.value) for i in moving}
+        staying = set(Identity.objects.filter(profile=survivor).values_list("kind", "value")) - moving_keys
+        Identity.objects.filter(pk__in=[i.pk for i in moving]).update(profile=merged)
+        back = [
+            event.pk
+            for event in Event.objects.filter(profile=survivor).only(
+                "id",
+                "message_id",
+                "type",
+                "timestamp",
+                "received_at",
+                "user_id",
+                "anonymous_id",
+                "previous_id",
+                "traits",
+                "context",
+            )
+            if (ids := _row_identifiers(event)) & moving_keys and not ids & staying
+        ]
+        Event.objects.filter(pk__in=back).update(profile=merged)
+        moved_emails = {value for kind, value in moving_keys if kind == EMAIL}
+        contact_id = None
+        if (
+            survivor.contact_id
+            and survivor.contact
+            and survivor.contact.email.strip().lower() in moved_emails
+        ):
+            contact_id = survivor.contact_id
+            Profile.objects.filter(pk=survivor.pk).update(contact=None)
+        Profile.objects.filter(pk=merged.pk).update(
+            merged_into=None, merged_at=None, **({"contact_id": contact_id} if contact_id else {})
+        )
+        undo = ProfileMerge.objects.create(
+            kind=ProfileMerge.Kind.UNMERGE,
+            survivor=survivor,
+            merged=merged,
+            rule="unmerge",
+            identifier=merge.identifier,
+            reason=f"undoes merge #{merge.pk}; {len(back)} events moved back",
+            identities=sorted([list(pair) for pair in moving_keys]),
+            created_by=user,
+            created_at=timezone.now(),
+        )
+        merge.undone_by = undo
+        merge.save(update_fields=["undone_by"])
+        from .signals import profiles_changed
+        from .traits import computed_refresh
+
+        computed_refresh(profile_ids=[survivor.pk, merged.pk])
+        ids = sorted([survivor.pk, merged.pk])
+        transaction.on_commit(
+            lambda: profiles_changed.send(sender=Profile, profile_ids=ids, merged_profile_ids=[])
+        )
+    return undo

@@ -2,11 +2,21 @@
 
 from django.urls import path
 
-from . import views
+from . import profile_views, views
 
 app_name = "profiles"
 urlpatterns = [
     path("sources/", views.source_list, name="source_list"),
+    path("profiles/", profile_views.profile_list, name="profile_list"),
+    path("profiles/<int:pk>/", profile_views.profile_detail, name="profile_detail"),
+    path("profiles/<int:pk>/timeline/", profile_views.profile_timeline, name="profile_timeline"),
+    path(
+        "profiles/<int:pk>/unmerge/<int:merge_pk>/",
+        profile_views.profile_unmerge_view,
+        name="profile_unmerge",
+    ),
+    path("contacts/<int:pk>/timeline/", profile_views.contact_timeline, name="contact_timeline"),
+    path("contacts/<int:pk>/cdp/", profile_views.contact_cdp, name="contact_cdp"),
     path("sources/new/", views.source_create, name="source_create"),
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),
     path("sources/<int:pk>/rotate/", views.source_rotate, name="source_rotate"),
