@@ -6,7 +6,8 @@ scratch table, with the ratio. Starts and stops everything it needs; runs in abo
 
     make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
 Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,
---worker-concurrency, --events, --rate, --seconds.
+--worker-concurrency, --events, --rate, --seconds. The broker default (Redis db 14) is the one the profiles
+worker tests use: never run both at once, their workers would consume each other's `ingest` tasks.
 """
 
 import argparse

@@ -4,7 +4,7 @@ import json
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection
 
 from profiles.models import Event, IngestBatch
 from profiles.services import batch_accept, batches_sweep, request_info_now
@@ -28,6 +28,16 @@ def _wait_for(condition, timeout: float, message: str) -> None:
 
 def _processed() -> int:
     return IngestBatch.objects.filter(processed_at__isnull=False).count()
+
+
+def _a_batch_is_in_flight() -> bool:
+    """The worker sits inside its processing transaction (claimed batch row locked, test delay running)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def test_killed_worker_loses_nothing_and_duplicates_nothing(celery_workers, monkeypatch):
@@ -55,11 +65,8 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(celery_workers, monk
         )
 
     _wait_for(lambda: _processed() >= 1, 30, "the first worker processed nothing")
-    time.sleep(0.5)  # now inside the next batch's transaction
-    with transaction.atomic():
-        unprocessed = IngestBatch.objects.filter(processed_at__isnull=True)
-        free = list(unprocessed.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        assert len(free) < unprocessed.count(), "no batch was being processed at the moment of the kill"
+    # Kill only while the worker holds a batch (its row is locked inside the processing transaction).
+    _wait_for(_a_batch_is_in_flight, 30, "no batch was being processed after the first one")
     celery_workers.kill(first)
     processed_at_kill = _processed()
     assert processed_at_kill < BATCHES, "the worker finished everything before it was killed"
