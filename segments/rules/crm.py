@@ -54,9 +54,9 @@ def contacts_for_profiles(*, profile_ids: Iterable[int]) -> dict[int, Contact]:
 
     rows = dict(
         Profile.objects.filter(pk__in=list(profile_ids))
-        .annotate(contact_id=contact_for_profile_expr())
-        .filter(contact_id__isnull=False)
-        .values_list("pk", "contact_id")
+        .annotate(linked_contact_id=contact_for_profile_expr())
+        .filter(linked_contact_id__isnull=False)
+        .values_list("pk", "linked_contact_id")
     )
     contacts = Contact.objects.select_related("owner").in_bulk(set(rows.values()))
     return {pid: contacts[cid] for pid, cid in rows.items() if cid in contacts}
