@@ -172,3 +172,12 @@ ROUTES: list = [
     ("cdp/sources", SourceViewSet, "source"),
     ("cdp/events", EventViewSet, "event"),
 ]
+
+
+def _profile_routes() -> list:
+    from .profile_api import ProfileViewSet
+
+    return [("profiles", ProfileViewSet, "profile")]
+
+
+ROUTES += _profile_routes()
