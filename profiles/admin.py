@@ -2,7 +2,17 @@
 
 from django.contrib import admin, messages
 
-from .models import Event, Identity, IngestBatch, IngestError, Profile, Source
+from .models import (
+    ComputedTrait,
+    Event,
+    Group,
+    Identity,
+    IngestBatch,
+    IngestError,
+    Profile,
+    ProfileMerge,
+    Source,
+)
 from .services import source_create, source_rotate_key
 
 
@@ -113,3 +123,36 @@ class IdentityAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("=value",)
     raw_id_fields = ("profile",)
+
+
+@admin.register(ProfileMerge)
+class ProfileMergeAdmin(ReadOnlyAdmin):
+    """The merge ledger; unmerge from the profile page (/cdp/profiles/<id>/)."""
+
+    list_display = ("created_at", "kind", "merged_id", "survivor_id", "rule", "identifier", "reason")
+    list_filter = ("kind", "rule")
+    search_fields = ("identifier", "message_id")
+    raw_id_fields = ("survivor", "merged", "undone_by")
+
+
+@admin.register(ComputedTrait)
+class ComputedTraitAdmin(admin.ModelAdmin):
+    """Marketers define computed traits here; values refresh with each batch and by `computed_traits_recompute`."""
+
+    list_display = ("key", "label", "aggregation", "event_name", "property", "window_days", "enabled")
+    list_filter = ("aggregation", "enabled")
+    search_fields = ("key", "label", "event_name")
+    actions = ("recompute",)
+
+    @admin.action(description="Recompute values for every profile now")
+    def recompute(self, request, queryset):
+        from .traits import computed_recompute_all
+
+        done = computed_recompute_all()
+        messages.success(request, f"Computed traits recomputed for {done} profiles.")
+
+
+@admin.register(Group)
+class GroupAdmin(ReadOnlyAdmin):
+    list_display = ("group_id", "__str__", "company", "updated_at")
+    search_fields = ("group_id",)
