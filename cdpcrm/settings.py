@@ -194,8 +194,9 @@ else:
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate header makes a bad or missing credential a 401, not a 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cdpcrm.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -233,6 +234,17 @@ TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "1000/s")
 INGEST_SWEEP_AFTER_SECONDS = env_int("INGEST_SWEEP_AFTER_SECONDS", 60)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
+
+# Identity resolution: identifier values that never link profiles (comma-separated, case-insensitive),
+# and traits that are external ids ("trait:namespace,..." -> identity kind external:<namespace>).
+IDENTITY_BLOCKED_VALUES = os.environ.get(
+    "IDENTITY_BLOCKED_VALUES", "null,undefined,none,nil,0,-1,nan,unknown,anonymous"
+).split(",")
+IDENTITY_EXTERNAL_TRAITS = dict(
+    item.split(":", 1)
+    for item in os.environ.get("IDENTITY_EXTERNAL_TRAITS", "shop_customer_id:shop").split(",")
+    if ":" in item
+)
 
 # CORS: only the tracking API is open to other origins (browsers running analytics.js post there).
 CORS_URLS_REGEX = r"^/v1/.*$"
