@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import connection
+from kombu import Connection
 
 
 def _database() -> dict:
@@ -17,14 +18,14 @@ def _database() -> dict:
 def _broker() -> dict:
     if not settings.CELERY_BROKER_URL:
         return {"ok": True, "mode": "eager"}
-    from .celery import app
-
+    url = settings.CELERY_BROKER_URL
     try:
-        with app.connection_for_write() as conn:
+        # A fresh connection, not the app's pool: a pooled connection can hide a broker that just went away.
+        with Connection(url, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # kombu raises transport-specific errors
         return {"ok": False, "error": exc.__class__.__name__}
-    return {"ok": True, "mode": "broker", "transport": app.conf.broker_url.split(":", 1)[0]}
+    return {"ok": True, "mode": "broker", "transport": url.split(":", 1)[0]}
 
 
 def health_check() -> dict[str, dict]:
