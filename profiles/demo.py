@@ -67,9 +67,10 @@ def _sources_ensure(stdout) -> dict[str, Source]:
 class _History:
     """Collects Segment calls per source; messageIds are derived from a fixed per-person counter."""
 
-    def __init__(self, now):
+    def __init__(self, now, *, nested: bool = True):
         self.now = now
         self.calls: dict[str, list[dict]] = {}
+        self.early = _History(now, nested=False) if nested else None
 
     def add(self, source: str, call: dict, *, person: str, n: int, at) -> None:
         call = {**call, "messageId": f"demo-{person}-{n}", "timestamp": at.isoformat()}
@@ -264,6 +265,7 @@ def _history_build(contacts: list[Contact], now) -> _History:
                         n=counter[0],
                         at=at + timedelta(minutes=counter[0] % 7),
                     )
+    _second_devices(history, contacts, now)
     for visitor in range(ANONYMOUS_VISITORS):
         counter = [0]
         at = now - timedelta(days=rng.randint(0, 30), hours=rng.randint(0, 23))
@@ -277,6 +279,33 @@ def _history_build(contacts: list[Contact], now) -> _History:
             at=at,
         )
     return history
+
+
+def _second_devices(history: _History, contacts: list[Contact], now) -> None:
+    """Every third person also browses anonymously on a phone and later logs in there: a merge.
+
+    The anonymous phone visits go into `history.early`, sent before everything else, so the phone gets its
+    own profile first and the later login (identify with the user id) merges the two, with a ledger row.
+    """
+    rng = random.Random(SEED + 2)
+    for contact in contacts[::3]:
+        person, anon = f"c{contact.pk}-phone", f"phone-{contact.pk}"
+        counter = [0]
+        at = now - timedelta(days=rng.randint(3, 15), hours=rng.randint(1, 12))
+        _web_visit(history.early, rng, person=person, anon=anon, user_id=None, counter=counter, at=at)
+        counter[0] += 1
+        history.add(
+            "Website",
+            {
+                "type": "identify",
+                "userId": f"cust-{contact.pk}",
+                "anonymousId": anon,
+                "context": {"userAgent": MOBILE_UA},
+            },
+            person=person,
+            n=counter[0],
+            at=at + timedelta(minutes=20),
+        )
 
 
 def _pos_csv(contacts: list[Contact], now) -> bytes:
@@ -297,7 +326,8 @@ def demo_load(*, users: dict, stdout) -> None:
     before = Event.objects.count()
     now = timezone.now().replace(microsecond=0)
     history = _history_build(contacts, now)
-    for source_name, calls in history.calls.items():
+    ordered = [*history.early.calls.items(), *history.calls.items()]
+    for source_name, calls in ordered:
         source = sources[source_name]
         for start in range(0, len(calls), BATCH_SIZE):
             chunk = calls[start : start + BATCH_SIZE]

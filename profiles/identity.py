@@ -246,15 +246,14 @@ class _Plan:
         survivor, merged = sorted((a, b), key=self._age)
         self.parent[merged] = survivor
         self.user_ids[survivor] = self.user_ids.get(survivor, set()) | self.user_ids.get(merged, set())
-        if merged > 0:
-            reason = f"one event carried {':'.join(identifier)}"
-            if via:
-                reason += f" and {':'.join(via)}"
-            self.records.append(
-                MergeRecord(
-                    ProfileMerge.Kind.MERGE, survivor, merged, rule, ":".join(identifier), reason, message_id
-                )
+        reason = f"one event carried {':'.join(identifier)}"
+        if via:
+            reason += f" and {':'.join(via)}"
+        self.records.append(
+            MergeRecord(
+                ProfileMerge.Kind.MERGE, survivor, merged, rule, ":".join(identifier), reason, message_id
             )
+        )
         return survivor
 
     def refuse(self, a: int, b: int, *, rule: str, identifier: Identifier, message_id: str) -> None:
@@ -347,26 +346,38 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     plan = _Plan(known, user_ids)
     targets = {event.message_id: plan.resolve(event, identifiers) for event, identifiers in per_event}
 
-    # New profiles that survive the batch (not merged into an older one) are inserted.
-    fresh = sorted({plan.find(t) for t in targets.values() if plan.find(t) < 0}, reverse=True)
-    created = Profile.objects.bulk_create([Profile() for _ in fresh]) if fresh else []
-    real = {placeholder: profile.pk for placeholder, profile in zip(fresh, created, strict=True)}
+    # Every profile the plan made is inserted, in creation order (so ids keep the age order), including
+    # those merged into an older one during the batch: the ledger then reads as if events came one by one.
+    placeholders = list(range(-1, plan.next_new - 1, -1))
+    created = Profile.objects.bulk_create([Profile() for _ in placeholders]) if placeholders else []
+    real = {placeholder: profile.pk for placeholder, profile in zip(placeholders, created, strict=True)}
+
+    def stored(profile: int) -> int:
+        return real.get(profile, profile)
 
     def final(profile: int) -> int:
-        root = plan.find(profile)
-        return real.get(root, root)
+        return stored(plan.find(profile))
 
-    merged_away = {profile: final(profile) for profile in plan.parent if profile > 0}
-    moved: dict[int, list[list[str]]] = {}
-    if merged_away:
+    merged_away = {stored(profile): final(profile) for profile in plan.parent}
+    # Which identities came with each merged profile: walk each identity's owner chain through the merges.
+    raw_owner: dict[Identifier, int] = {i: plan.owner[i] for i in plan.new_identifiers}
+    stored_merged = [profile for profile in plan.parent if profile > 0]
+    if stored_merged:
         for kind, value, profile_id in Identity.objects.filter(
-            profile_id__in=sorted(merged_away)
+            profile_id__in=sorted(stored_merged)
         ).values_list("kind", "value", "profile_id"):
-            moved.setdefault(profile_id, []).append([kind, value])
-        whens = [When(profile_id=old, then=Value(new)) for old, new in merged_away.items()]
-        Identity.objects.filter(profile_id__in=list(merged_away)).update(profile_id=Case(*whens))
-        Event.objects.filter(profile_id__in=list(merged_away)).update(profile_id=Case(*whens))
+            raw_owner[(kind, value)] = profile_id
+    came_with: dict[int, list[list[str]]] = {}
+    for identifier, owner in sorted(raw_owner.items()):
+        while owner in plan.parent:
+            came_with.setdefault(owner, []).append(list(identifier))
+            owner = plan.parent[owner]
+    if merged_away:
         now = timezone.now()
+        if stored_merged:
+            whens = [When(profile_id=old, then=Value(final(old))) for old in stored_merged]
+            Identity.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
+            Event.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
         Profile.objects.filter(pk__in=list(merged_away)).update(
             merged_into_id=Case(*[When(pk=old, then=Value(new)) for old, new in merged_away.items()]),
             merged_at=now,
@@ -383,16 +394,16 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
             [
                 ProfileMerge(
                     kind=r.kind,
-                    survivor_id=real.get(r.survivor, r.survivor)
+                    survivor_id=stored(r.survivor)
                     if r.kind == ProfileMerge.Kind.MERGE
                     else final(r.survivor),
-                    merged_id=r.merged if r.kind == ProfileMerge.Kind.MERGE else final(r.merged),
+                    merged_id=stored(r.merged) if r.kind == ProfileMerge.Kind.MERGE else final(r.merged),
                     rule=r.rule,
                     identifier=r.identifier[:300],
                     reason=r.reason,
                     source_id=source_id,
                     message_id=r.message_id,
-                    identities=moved.get(r.merged, []) if r.kind == ProfileMerge.Kind.MERGE else [],
+                    identities=came_with.get(r.merged, []) if r.kind == ProfileMerge.Kind.MERGE else [],
                     created_at=now,
                 )
                 for r in plan.records
