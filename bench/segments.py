@@ -223,18 +223,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--yes", action="store_true", help="do not ask before emptying the database")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="reuse the generated data; measure latency only"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/segments.py needs PostgreSQL (set DATABASE_URL)")
     name = connection.settings_dict["NAME"]
     if not name.endswith("_bench") and not args.yes:
         sys.exit(f"refusing to empty database {name!r}: use a database whose name ends in _bench, or --yes")
-    seconds, source = generate(profiles=args.profiles, events=args.events)
-    print(
-        f"generated {args.profiles:,} profiles and {Event.objects.count():,} events with COPY in {seconds:.1f} s"
-    )
-    for label, rule in (("3 conditions", RULE_3), ("5 conditions, 30-day windows", RULE_5)):
-        print(json.dumps(timed_recompute(label, rule)))
+    if args.latency_only:
+        source = Source.objects.get(name="Bench")
+        Segment.objects.filter(name="Latency").delete()
+    else:
+        seconds, source = generate(profiles=args.profiles, events=args.events)
+        print(
+            f"generated {args.profiles:,} profiles and {Event.objects.count():,} events with COPY in {seconds:.1f} s"
+        )
+        for label, rule in (("3 conditions", RULE_3), ("5 conditions, 30-day windows", RULE_5)):
+            print(json.dumps(timed_recompute(label, rule)))
     print(json.dumps(latency(source, samples=args.samples)))
 
 
