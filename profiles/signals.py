@@ -1,7 +1,9 @@
 """Signals that hand CDP changes to higher apps (segments) without profiles importing them.
 
 `profiles_changed` is sent after the commit of each processed batch with `profile_ids` (a sorted list of
-ints): the profiles that received events or traits. Receivers should enqueue work, not do it inline.
+ints): the live profiles that received events or traits; `merged_profile_ids` lists the profiles merged
+away in that batch (their identities and events now belong to a profile in `profile_ids`); an unmerge or a
+contact link sends it too. Receivers should enqueue work, not do it inline.
 """
 
 from django.dispatch import Signal
