@@ -1,6 +1,7 @@
 """Reads of unified profiles: search, the CDP summary of a profile, its merge ledger, its channels."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from .models import ComputedTrait, Event, Identity, Profile, ProfileMerge, Source
 
@@ -50,8 +51,10 @@ def cdp_summary(*, profile: Profile | None) -> dict:
     labels = dict(ComputedTrait.objects.filter(enabled=True).values_list("key", "label"))
     computed = profile.computed_traits or {}
     custom = [(labels[k], computed.get(k)) for k in sorted(labels)]
+    days_since = (timezone.now() - profile.last_seen).days if profile.last_seen else None
     return {
         "profile": profile,
+        "days_since_last_seen": days_since,
         "identities": identities,
         "key_traits": key_traits,
         "other_traits": other_traits,

@@ -175,6 +175,7 @@ def test_computed_traits_show_on_the_contact_cdp_panel(definitions, sales_client
     assert Profile.objects.get(contact=contact)
     panel = sales_client.get(f"/cdp/contacts/{contact.pk}/cdp/").content.decode()
     assert "Lifetime revenue" in panel and "100.5" in panel and "Favourite category" in panel
+    assert "(today)" in panel  # days since last seen
 
 
 def test_property_is_required_unless_counting():
