@@ -83,10 +83,31 @@ def _deals(query: str, user) -> SearchGroup | None:
     return SearchGroup("Deals", "kanban", hits, more_url=f"/deals/list/?pipeline=all&q={query}")
 
 
+def _profiles(query: str, user) -> SearchGroup | None:
+    from urllib.parse import quote
+
+    from profiles import profile_selectors
+
+    if not user.has_perm("profiles.view_profile"):
+        return None
+    hits = [
+        SearchHit(
+            str(p),
+            p.contact.full_name if p.contact else "Unknown visitor",
+            p.get_absolute_url(),
+        )
+        for p in profile_selectors.profile_search(query=query)[:PER_GROUP]
+    ]
+    return SearchGroup(
+        "CDP profiles", "person-bounding-box", hits, more_url=f"/cdp/profiles/?q={quote(query)}"
+    )
+
+
 # Apps above contacts append their provider here (deals, tickets, profiles).
 SEARCH_PROVIDERS: list[Callable[[str, object], SearchGroup | None]] = [_contacts, _companies]
 SEARCH_PROVIDERS.append(_tickets)
 SEARCH_PROVIDERS.append(_deals)
+SEARCH_PROVIDERS.append(_profiles)
 
 
 def search_all(*, query: str, user) -> list[SearchGroup]:

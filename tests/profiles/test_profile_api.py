@@ -90,3 +90,10 @@ def test_list_and_search(merged_person, sales_api):
 
 def test_profile_api_needs_authentication(merged_person, client):
     assert client.get("/api/profiles/user_id:u-123/traits/").status_code in (401, 403)
+
+
+def test_global_search_finds_a_profile_by_identifier(merged_person, sales_client):
+    response = sales_client.get("/search/", {"q": "anonymous_id_unused"})
+    assert response.status_code == 200
+    found = sales_client.get("/search/", {"q": "laptop"}).content.decode()
+    assert merged_person.get_absolute_url() in found
