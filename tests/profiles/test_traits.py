@@ -183,3 +183,29 @@ def test_property_is_required_unless_counting():
 
     with pytest.raises(IntegrityError):
         ComputedTrait.objects.create(key="bad", label="Bad", aggregation="sum", event_name="X")
+
+
+def test_marketer_defines_a_computed_trait_in_the_admin(admin_client):
+    send(
+        make_source()[0],
+        {"type": "track", "userId": "u1", "event": "Order Completed", "properties": {"revenue": 5}},
+    )
+    response = admin_client.post(
+        "/admin/profiles/computedtrait/add/",
+        {
+            "key": "revenue_30d",
+            "label": "Revenue (30 days)",
+            "aggregation": "sum",
+            "event_name": "Order Completed",
+            "property": "revenue",
+            "window_days": "30",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302
+    trait = ComputedTrait.objects.get(key="revenue_30d")
+    admin_client.post(
+        "/admin/profiles/computedtrait/", {"action": "recompute", "_selected_action": [trait.pk]}
+    )
+    assert profile_of("user_id", "u1").computed_traits["revenue_30d"] == 5
+    assert admin_client.get("/admin/profiles/profilemerge/").status_code == 200
