@@ -165,7 +165,9 @@ class ProfileMerge(models.Model):
     survivor = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_survived")
     merged = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="merges_absorbed")
     rule = models.CharField(max_length=40, help_text="identify, alias, shared email, shared phone, ...")
-    identifier = models.CharField(max_length=300, blank=True, default="", help_text="kind:value that tied them.")
+    identifier = models.CharField(
+        max_length=300, blank=True, default="", help_text="kind:value that tied them."
+    )
     reason = models.CharField(max_length=300, blank=True, default="")
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     message_id = models.CharField(max_length=100, blank=True, default="")

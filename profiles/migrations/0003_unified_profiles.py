@@ -6,136 +6,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0001_initial'),
-        ('profiles', '0002_event_batch_without_constraint'),
+        ("contacts", "0001_initial"),
+        ("profiles", "0002_event_batch_without_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComputedTrait',
+            name="ComputedTrait",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Name of the trait, e.g. orders_90d.', max_length=60, unique=True)),
-                ('label', models.CharField(max_length=120)),
-                ('aggregation', models.CharField(choices=[('count', 'Count of events'), ('sum', 'Sum of a property'), ('min', 'Minimum of a property'), ('max', 'Maximum of a property'), ('first', 'First value of a property'), ('last', 'Last value of a property'), ('most_frequent', 'Most frequent value of a property')], max_length=20)),
-                ('event_name', models.CharField(blank=True, default='', help_text='Empty: every event.', max_length=200)),
-                ('property', models.CharField(blank=True, default='', max_length=120)),
-                ('window_days', models.PositiveIntegerField(blank=True, help_text='Empty: lifetime.', null=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="Name of the trait, e.g. orders_90d.", max_length=60, unique=True
+                    ),
+                ),
+                ("label", models.CharField(max_length=120)),
+                (
+                    "aggregation",
+                    models.CharField(
+                        choices=[
+                            ("count", "Count of events"),
+                            ("sum", "Sum of a property"),
+                            ("min", "Minimum of a property"),
+                            ("max", "Maximum of a property"),
+                            ("first", "First value of a property"),
+                            ("last", "Last value of a property"),
+                            ("most_frequent", "Most frequent value of a property"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "event_name",
+                    models.CharField(blank=True, default="", help_text="Empty: every event.", max_length=200),
+                ),
+                ("property", models.CharField(blank=True, default="", max_length=120)),
+                (
+                    "window_days",
+                    models.PositiveIntegerField(blank=True, help_text="Empty: lifetime.", null=True),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group_id', models.CharField(max_length=255, unique=True)),
-                ('traits', models.JSONField(blank=True, default=dict)),
-                ('trait_times', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("group_id", models.CharField(max_length=255, unique=True)),
+                ("traits", models.JSONField(blank=True, default=dict)),
+                ("trait_times", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ProfileMerge',
+            name="ProfileMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('merge', 'Merged'), ('refused', 'Merge refused'), ('unmerge', 'Unmerged')], default='merge', max_length=10)),
-                ('rule', models.CharField(help_text='identify, alias, shared email, shared phone, ...', max_length=40)),
-                ('identifier', models.CharField(blank=True, default='', help_text='kind:value that tied them.', max_length=300)),
-                ('reason', models.CharField(blank=True, default='', max_length=300)),
-                ('message_id', models.CharField(blank=True, default='', max_length=100)),
-                ('identities', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("merge", "Merged"), ("refused", "Merge refused"), ("unmerge", "Unmerged")],
+                        default="merge",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        help_text="identify, alias, shared email, shared phone, ...", max_length=40
+                    ),
+                ),
+                (
+                    "identifier",
+                    models.CharField(
+                        blank=True, default="", help_text="kind:value that tied them.", max_length=300
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, default="", max_length=300)),
+                ("message_id", models.CharField(blank=True, default="", max_length=100)),
+                ("identities", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='profile',
-            name='company',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cdp_profiles', to='contacts.company'),
+            model_name="profile",
+            name="company",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cdp_profiles",
+                to="contacts.company",
+            ),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='computed_traits',
+            model_name="profile",
+            name="computed_traits",
             field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='contact',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cdp_profile', to='contacts.contact'),
+            model_name="profile",
+            name="contact",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cdp_profile",
+                to="contacts.contact",
+            ),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='merged_at',
+            model_name="profile",
+            name="merged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merged_profiles', to='profiles.profile'),
+            model_name="profile",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="merged_profiles",
+                to="profiles.profile",
+            ),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='trait_times',
+            model_name="profile",
+            name="trait_times",
             field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AlterField(
-            model_name='identity',
-            name='kind',
+            model_name="identity",
+            name="kind",
             field=models.CharField(max_length=60),
         ),
         migrations.AddConstraint(
-            model_name='profile',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into', models.F('id')), _negated=True), name='profile_not_merged_into_itself'),
+            model_name="profile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("merged_into", models.F("id")), _negated=True),
+                name="profile_not_merged_into_itself",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='computedtrait',
-            constraint=models.CheckConstraint(condition=models.Q(('aggregation', 'count'), models.Q(('property', ''), _negated=True), _connector='OR'), name='computedtrait_property_unless_count'),
+            model_name="computedtrait",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("aggregation", "count"), models.Q(("property", ""), _negated=True), _connector="OR"
+                ),
+                name="computedtrait_property_unless_count",
+            ),
         ),
         migrations.AddField(
-            model_name='group',
-            name='company',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cdp_groups', to='contacts.company'),
+            model_name="group",
+            name="company",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cdp_groups",
+                to="contacts.company",
+            ),
         ),
         migrations.AddField(
-            model_name='profilemerge',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="profilemerge",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='profilemerge',
-            name='merged',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merges_absorbed', to='profiles.profile'),
+            model_name="profilemerge",
+            name="merged",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="merges_absorbed",
+                to="profiles.profile",
+            ),
         ),
         migrations.AddField(
-            model_name='profilemerge',
-            name='source',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='profiles.source'),
+            model_name="profilemerge",
+            name="source",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="profiles.source",
+            ),
         ),
         migrations.AddField(
-            model_name='profilemerge',
-            name='survivor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merges_survived', to='profiles.profile'),
+            model_name="profilemerge",
+            name="survivor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="merges_survived",
+                to="profiles.profile",
+            ),
         ),
         migrations.AddField(
-            model_name='profilemerge',
-            name='undone_by',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='undoes', to='profiles.profilemerge'),
+            model_name="profilemerge",
+            name="undone_by",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="undoes",
+                to="profiles.profilemerge",
+            ),
         ),
         migrations.AddIndex(
-            model_name='profilemerge',
-            index=models.Index(fields=['survivor', '-created_at'], name='merge_survivor_time_idx'),
+            model_name="profilemerge",
+            index=models.Index(fields=["survivor", "-created_at"], name="merge_survivor_time_idx"),
         ),
         migrations.AddIndex(
-            model_name='profilemerge',
-            index=models.Index(fields=['merged', '-created_at'], name='merge_merged_time_idx'),
+            model_name="profilemerge",
+            index=models.Index(fields=["merged", "-created_at"], name="merge_merged_time_idx"),
         ),
     ]
