@@ -286,3 +286,14 @@ def test_compiled_rule_is_one_query(django_assert_num_queries):
     }
     with django_assert_num_queries(1):
         list(rule_compile(rule=rule, now=timezone.now()).values_list("pk", flat=True))
+
+
+def test_direct_profile_contact_link_is_used_and_email_identity_is_the_fallback():
+    direct = f.contact(email="direct@example.com", lifecycle="customer")
+    f.contact(email="shared@example.com", lifecycle="lead")
+    linked = f.profile(email="unknown@example.com")
+    linked.contact = direct
+    linked.save(update_fields=["contact"])
+    by_email = f.profile(email="shared@example.com")
+    assert matching({"crm": "contact.lifecycle_stage", "op": "eq", "value": "customer"}) == {linked.pk}
+    assert matching({"crm": "contact.lifecycle_stage", "op": "eq", "value": "lead"}) == {by_email.pk}
