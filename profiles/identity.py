@@ -388,7 +388,8 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     ]
     if new_identities:
         Identity.objects.bulk_create(new_identities, ignore_conflicts=connection.vendor != "postgresql")
-    if plan.records:
+    records = _refusals_dedupe(plan.records, final)
+    if records:
         now = timezone.now()
         ProfileMerge.objects.bulk_create(
             [
@@ -406,7 +407,7 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
                     identities=came_with.get(r.merged, []) if r.kind == ProfileMerge.Kind.MERGE else [],
                     created_at=now,
                 )
-                for r in plan.records
+                for r in records
             ]
         )
     result.profile_ids = {message_id: final(target) for message_id, target in targets.items()}
@@ -415,6 +416,30 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     result.profiles = locked
     result.records = plan.records
     return result
+
+
+def _refusals_dedupe(records: list[MergeRecord], final) -> list[MergeRecord]:
+    """A refusal is recorded once per (profiles, identifier): a shared device would otherwise log every event."""
+    refusals = [r for r in records if r.kind == ProfileMerge.Kind.REFUSED]
+    if not refusals:
+        return records
+    keys = {(final(r.survivor), final(r.merged), r.identifier[:300]) for r in refusals}
+    existing = set(
+        ProfileMerge.objects.filter(
+            kind=ProfileMerge.Kind.REFUSED,
+            survivor_id__in=sorted({k[0] for k in keys}),
+            merged_id__in=sorted({k[1] for k in keys}),
+        ).values_list("survivor_id", "merged_id", "identifier")
+    )
+    kept = []
+    for record in records:
+        if record.kind == ProfileMerge.Kind.REFUSED:
+            key = (final(record.survivor), final(record.merged), record.identifier[:300])
+            if key in existing:
+                continue
+            existing.add(key)
+        kept.append(record)
+    return kept
 
 
 def profiles_resolve(*, events: list[NormalizedEvent]) -> dict[str, int]:

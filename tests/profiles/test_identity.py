@@ -267,3 +267,15 @@ def test_batch_with_merges_runs_a_fixed_number_of_queries(source):
     small, large = queries_for(2, 0), queries_for(30, 100)
     assert small == large
     assert ProfileMerge.objects.filter(kind="merge").count() == 32
+
+
+def test_a_refusal_is_recorded_once_per_profiles_and_identifier(source):
+    send(source, {"type": "identify", "userId": "u1", "anonymousId": "family-tablet"})
+    send(source, {"type": "track", "userId": "u2", "anonymousId": "family-tablet", "event": "A"})
+    send(
+        source,
+        {"type": "track", "userId": "u2", "anonymousId": "family-tablet", "event": "B"},
+        {"type": "track", "userId": "u2", "anonymousId": "family-tablet", "event": "C"},
+    )
+    assert ProfileMerge.objects.filter(kind="refused").count() == 1
+    assert Event.objects.filter(name__in=["A", "B", "C"], profile=profile_of("user_id", "u2")).count() == 3
