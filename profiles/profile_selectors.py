@@ -9,7 +9,11 @@ KEY_TRAITS = ("email", "name", "first_name", "last_name", "phone", "plan", "city
 
 
 def profile_for_contact(*, contact_id: int) -> Profile | None:
-    return Profile.objects.filter(contact_id=contact_id, merged_into__isnull=True).first()
+    return (
+        Profile.objects.filter(contact_id=contact_id, merged_into__isnull=True)
+        .select_related("company")
+        .first()
+    )
 
 
 def profile_search(*, query: str = "", status: str = "") -> QuerySet[Profile]:

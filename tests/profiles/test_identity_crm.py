@@ -53,7 +53,7 @@ def test_merge_moves_the_contact_link_to_the_survivor(source):
     assert Contact.objects.get().cdp_profile == survivor
 
 
-def test_group_call_links_the_company_and_keeps_its_traits(source):
+def test_group_call_links_the_company_and_keeps_its_traits(source, sales_client):
     company = CompanyFactory(domain="acme.test")
     send(source, {"type": "identify", "userId": "u1"})
     send(
@@ -68,6 +68,10 @@ def test_group_call_links_the_company_and_keeps_its_traits(source):
     assert profile_of("user_id", "u1").company == company
     group = Group.objects.get()
     assert group.company == company and group.traits["employees"] == 40
+    contact = ContactFactory(email="grace@acme.test")
+    send(source, {"type": "identify", "userId": "u1", "traits": {"email": "grace@acme.test"}})
+    panel = sales_client.get(f"/cdp/contacts/{contact.pk}/cdp/").content.decode()
+    assert company.get_absolute_url() in panel
 
 
 def test_unmerge_moves_back_identities_and_events_and_records_it(source, marketing_user):
