@@ -22,7 +22,7 @@ class ProfilesConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from contacts.models import Contact
-        from contacts.panels import Panel, contact_panel_register
+        from contacts.panels import Panel, company_panel_register, contact_panel_register
 
         from .receivers import contact_saved
 
@@ -42,6 +42,17 @@ class ProfilesConfig(AppConfig):
                 key="cdp",
                 title="CDP",
                 url_name="profiles:contact_cdp",
+                permission="profiles.view_profile",
+                order=5,
+                icon="person-bounding-box",
+                placement="side",
+            )
+        )
+        company_panel_register(
+            Panel(
+                key="cdp",
+                title="CDP account",
+                url_name="profiles:company_cdp",
                 permission="profiles.view_profile",
                 order=5,
                 icon="person-bounding-box",

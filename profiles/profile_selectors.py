@@ -74,3 +74,12 @@ def ledger_for(*, profile: Profile) -> QuerySet[ProfileMerge]:
         .select_related("source", "created_by", "undone_by")
         .order_by("-created_at", "-id")[:100]
     )
+
+
+def company_cdp_summary(*, company_id: int) -> dict:
+    """The CDP side of a company: its group calls' traits and how many profiles belong to it (two queries)."""
+    from .models import Group
+
+    groups = list(Group.objects.filter(company_id=company_id).order_by("group_id"))
+    profiles = Profile.objects.filter(company_id=company_id, merged_into__isnull=True).count()
+    return {"groups": groups, "profile_count": profiles}

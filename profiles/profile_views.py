@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from contacts.models import Contact
+from contacts.models import Company, Contact
 
 from . import profile_selectors as selectors
 from .identity import identifier_parse, merge_preview, profile_unmerge
@@ -65,6 +65,14 @@ def contact_cdp(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)
     profile = selectors.profile_for_contact(contact_id=contact.pk)
     return render(request, "profiles/partials/_cdp_panel.html", selectors.cdp_summary(profile=profile))
+
+
+@permission_required("profiles.view_profile", raise_exception=True)
+@require_GET
+def company_cdp(request: HttpRequest, pk: int) -> HttpResponse:
+    company = get_object_or_404(Company, pk=pk)
+    context = {"company": company, **selectors.company_cdp_summary(company_id=company.pk)}
+    return render(request, "profiles/partials/_company_cdp_panel.html", context)
 
 
 @permission_required("profiles.view_profile", raise_exception=True)

@@ -132,3 +132,14 @@ def test_profile_pages_show_ledger_dry_run_and_unmerge(source, marketing_client)
     assert response.status_code == 302 and profile_of("anonymous_id", "x2").pk == merge.merged_id
     listing = marketing_client.get("/cdp/profiles/?q=u1").content.decode()
     assert profile.get_absolute_url() in listing
+
+
+def test_company_page_shows_the_cdp_account_panel(source, sales_client):
+    company = CompanyFactory(domain="globex.test")
+    send(
+        source, {"type": "group", "userId": "u9", "groupId": "globex.test", "traits": {"plan": "enterprise"}}
+    )
+    page = sales_client.get(company.get_absolute_url()).content.decode()
+    assert f"/cdp/companies/{company.pk}/cdp/" in page
+    panel = sales_client.get(f"/cdp/companies/{company.pk}/cdp/").content.decode()
+    assert "enterprise" in panel and "1 CDP profile belongs" in panel
