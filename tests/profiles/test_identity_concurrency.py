@@ -94,6 +94,8 @@ def test_two_workers_end_with_the_same_profiles_as_one(celery_workers):
     assert not Event.objects.exclude(profile__in=live).exists()
     assert not Identity.objects.exclude(profile__in=live).exists()
     assert Event.objects.count() == sum(len(b) for b in batches)
+    assert ProfileMerge.objects.filter(kind="merge").exists()  # devices met across batches: real merges
+    assert not ProfileMerge.objects.filter(kind="refused").exists()
     celery_workers.kill(second)
 
     _reset()
