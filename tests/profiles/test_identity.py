@@ -279,3 +279,25 @@ def test_a_refusal_is_recorded_once_per_profiles_and_identifier(source):
     )
     assert ProfileMerge.objects.filter(kind="refused").count() == 1
     assert Event.objects.filter(name__in=["A", "B", "C"], profile=profile_of("user_id", "u2")).count() == 3
+
+
+def test_merge_hands_survivor_and_merged_away_ids_to_listeners(source, django_capture_on_commit_callbacks):
+    from profiles.signals import profiles_changed
+
+    send(source, {"type": "page", "anonymousId": "s1", "name": "Home", "timestamp": at(0)})
+    send(source, {"type": "identify", "anonymousId": "s1", "userId": "u5", "timestamp": at(1)})
+    send(source, {"type": "page", "anonymousId": "s2", "name": "Home", "timestamp": at(2)})
+    older, younger = profile_of("anonymous_id", "s1"), profile_of("anonymous_id", "s2")
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    profiles_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            send(source, {"type": "identify", "anonymousId": "s2", "userId": "u5", "timestamp": at(3)})
+    finally:
+        profiles_changed.disconnect(listener)
+    assert received[-1]["profile_ids"] == [older.pk]
+    assert received[-1]["merged_profile_ids"] == [younger.pk]
