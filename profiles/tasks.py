@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import IntegrityError, OperationalError
 
 from .services import batch_process, batches_purge, batches_sweep
+from .traits import computed_recompute_all
 
 
 @shared_task(
@@ -25,3 +26,9 @@ def batches_sweep_task() -> None:
 @shared_task(name="profiles.tasks.batches_purge_task", ignore_result=True)
 def batches_purge_task() -> None:
     batches_purge()
+
+
+@shared_task(name="profiles.tasks.computed_traits_recompute_task", ignore_result=True)
+def computed_traits_recompute_task() -> None:
+    """Windowed computed traits move with the clock even for profiles that send nothing new."""
+    computed_recompute_all()

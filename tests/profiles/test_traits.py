@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
 from profiles.models import ComputedTrait, Profile
+from profiles.tasks import computed_traits_recompute_task
 
 from .factories import make_source
 from .test_identity import profile_of, send
@@ -209,3 +211,11 @@ def test_marketer_defines_a_computed_trait_in_the_admin(admin_client):
     )
     assert profile_of("user_id", "u1").computed_traits["revenue_30d"] == 5
     assert admin_client.get("/admin/profiles/profilemerge/").status_code == 200
+
+
+def test_periodic_recompute_lets_an_order_leave_its_90_day_window(definitions):
+    _history(make_source()[0])
+    assert profile_of("user_id", "u1").computed_traits["orders_90d"] == 1
+    with time_machine.travel(timezone.now() + timedelta(days=91)):
+        computed_traits_recompute_task.delay()
+    assert profile_of("user_id", "u1").computed_traits["orders_90d"] == 0
