@@ -104,3 +104,16 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_support_navigation_has_tickets_and_profiles_but_no_segments_or_admin(support_client):
+    nav = support_client.get("/").content.decode()
+    assert 'href="/tickets/"' in nav and 'href="/cdp/profiles/"' in nav
+    assert 'href="/segments/"' not in nav  # support has no segments permission
+    assert 'href="/admin/"' not in nav
+
+
+def test_marketing_navigation_has_segments_sources_and_the_admin(marketing_client):
+    nav = marketing_client.get("/").content.decode()
+    assert 'href="/segments/"' in nav and 'href="/cdp/sources/"' in nav
+    assert 'href="/admin/"' in nav
