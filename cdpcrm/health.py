@@ -16,7 +16,7 @@ def _database() -> dict:
 
 
 def _broker() -> dict:
-    if not settings.CELERY_BROKER_URL:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"ok": True, "mode": "eager"}
     url = settings.CELERY_BROKER_URL
     try:

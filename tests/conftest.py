@@ -22,7 +22,7 @@ from .factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 USES_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-HAS_BROKER = bool(settings.CELERY_BROKER_URL)
+HAS_BROKER = not settings.CELERY_TASK_ALWAYS_EAGER
 # Persistent connections would outlive live-server threads and block dropping the test database.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Factories create many users; real password hashing would dominate the suite's run time.

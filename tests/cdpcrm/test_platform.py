@@ -33,6 +33,7 @@ def test_healthz_answers_503_when_the_broker_is_down(client, settings, monkeypat
 
 
 def test_healthz_answers_503_when_a_real_broker_is_unreachable(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz")
     assert response.status_code == 503
