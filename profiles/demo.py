@@ -73,6 +73,7 @@ class _History:
         self.early = _History(now, nested=False) if nested else None
 
     def add(self, source: str, call: dict, *, person: str, n: int, at) -> None:
+        at = min(at, self.now)  # a visit that started just now must not log its later steps in the future
         call = {**call, "messageId": f"demo-{person}-{n}", "timestamp": at.isoformat()}
         self.calls.setdefault(source, []).append(call)
 

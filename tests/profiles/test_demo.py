@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.utils import timezone
 
 from contacts.models import Contact
 from profiles.demo import demo_load
@@ -23,6 +24,7 @@ def test_demo_loads_sources_and_events_idempotently(django_capture_on_commit_cal
 
     assert Source.objects.count() == 6
     assert first > 100 and Event.objects.count() == first
+    assert not Event.objects.filter(timestamp__gt=timezone.now()).exists(), "no demo event lies in the future"
     assert Identity.objects.filter(kind="email", value="p0@modish.example").exists()
     assert set(Event.objects.values_list("source__name", flat=True)) >= {
         "Website",
