@@ -20,8 +20,22 @@ class BootstrapFormMixin:
 
     def full_clean(self):
         super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
+        self._mark_invalid()
+
+    def add_error(self, field, error):
+        # Services raise ValidationError after is_valid(); views attach it here, so mark again.
+        super().add_error(field, error)
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        invalid = [name for name in self.fields if name in self.errors]
+        if invalid:
+            # The re-rendered form puts the cursor on the first field to fix, not on its first field.
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+            self.fields[invalid[0]].widget.attrs["autofocus"] = True
+        for name in invalid:
+            widget = self.fields[name].widget
+            if "is-invalid" not in widget.attrs.get("class", ""):
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
+            widget.attrs["aria-invalid"] = "true"

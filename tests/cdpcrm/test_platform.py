@@ -118,3 +118,35 @@ def test_marketing_navigation_has_segments_sources_and_the_admin(marketing_clien
     nav = marketing_client.get("/").content.decode()
     assert 'href="/segments/"' in nav and 'href="/cdp/sources/"' in nav
     assert 'href="/admin/"' in nav
+
+
+def test_a_form_with_errors_focuses_its_first_invalid_field():
+    from django import forms
+
+    from cdpcrm.forms import BootstrapFormMixin
+
+    class SignupForm(BootstrapFormMixin, forms.Form):
+        name = forms.CharField(widget=forms.TextInput(attrs={"autofocus": True}))
+        email = forms.EmailField()
+
+    form = SignupForm(data={"name": "Ann", "email": "not-an-email"})
+    assert not form.is_valid()
+    assert "autofocus" not in form.fields["name"].widget.attrs
+    assert form.fields["email"].widget.attrs["autofocus"] is True
+    assert "is-invalid" in form.fields["email"].widget.attrs["class"]
+
+
+def test_an_error_added_after_validation_also_marks_and_focuses_the_field():
+    from django import forms
+
+    from cdpcrm.forms import BootstrapFormMixin
+
+    class ContactishForm(BootstrapFormMixin, forms.Form):
+        name = forms.CharField(widget=forms.TextInput(attrs={"autofocus": True}))
+        email = forms.EmailField()
+
+    form = ContactishForm(data={"name": "Ann", "email": "ann@example.com"})
+    assert form.is_valid()
+    form.add_error("email", "Another contact already uses this email address.")
+    assert form.fields["email"].widget.attrs["autofocus"] is True
+    assert form.fields["email"].widget.attrs["class"].count("is-invalid") == 1

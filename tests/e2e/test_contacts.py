@@ -42,6 +42,7 @@ def test_inline_edit_shows_errors_then_saves(browser_login, sales_user):
     page.fill("#facts_email", "taken@example.com")
     page.click("#contact-save")
     expect(page.locator("#contact-facts")).to_contain_text("Another contact already uses this email address.")
+    expect(page.locator("#facts_email")).to_be_focused()  # the re-rendered form lands on the bad field
     page.fill("#facts_email", "ruth.okafor@example.com")
     page.select_option("#facts_lifecycle_stage", "customer")
     page.click("#contact-save")
