@@ -141,13 +141,18 @@ class Poster(threading.local):
         raise AssertionError("unreachable")
 
 
+TANGLED = False  # set by --tangled
+
+
 def make_event(run: str, n: int) -> dict:
+    # Realistic traffic: 5,000 shoppers, each always on the same device. `--tangled` pairs user and anonymous
+    # ids so that almost every event ties two profiles (merges and two-user_id refusals): a worst case.
     return {
         "type": "track",
         "event": "Product Viewed",
         "messageId": f"{run}-{n}",
         "userId": f"user-{n % 5000}",
-        "anonymousId": f"anon-{n % 7000}",
+        "anonymousId": f"anon-{n % 7000}" if TANGLED else f"anon-{n % 5000}",
         "timestamp": "2025-05-01T12:00:00Z",
         "properties": {"product_id": f"SKU-{n % 300}", "price": 49.5, "currency": "EUR", "category": "shoes"},
         "context": {
@@ -270,7 +275,10 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--tangled", action="store_true", help="identities that tie profiles on most events")
     args = parser.parse_args()
+    global TANGLED
+    TANGLED = args.tangled
 
     env = stack_env()
     print(f"database {DATABASE_URL} (re-created), broker {BROKER_URL}, cpus {os.cpu_count()}")
