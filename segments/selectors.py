@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
-from profiles.models import Event, Identity, Profile
+from profiles.models import ComputedTrait, Event, Identity, Profile
 
 from .models import Delivery, Destination, Membership, Segment, SegmentSize
 from .rules import rule_compile, rule_sentence
@@ -148,6 +148,21 @@ def property_suggestions(*, event: str, sample: int = 500) -> list[dict]:
         for key, value in (properties or {}).items():
             seen.setdefault(key, _json_type(value))
     return [{"name": k, "type": t} for k, t in sorted(seen.items())]
+
+
+def computed_trait_suggestions() -> list[dict]:
+    """Computed traits a rule can use: the built-ins and those defined in the admin, with their value type."""
+    numeric = {"count", "sum", "min", "max"}
+    defined = [
+        {"name": key, "type": "number" if aggregation in numeric else "text"}
+        for key, aggregation in ComputedTrait.objects.order_by("key").values_list("key", "aggregation")
+    ]
+    built_ins = [
+        {"name": "first_seen", "type": "date"},
+        {"name": "last_seen", "type": "date"},
+        {"name": "total_events", "type": "number"},
+    ]
+    return built_ins + defined
 
 
 def trait_suggestions(*, sample: int = 500) -> list[dict]:

@@ -199,6 +199,8 @@ def _affected_by(rule: dict, *, facts: set[str]) -> bool:
             return True
         if "trait" in leaf and "traits" in facts:
             return True
+        if "computed_trait" in leaf and facts & {"events", "traits"}:
+            return True  # the pipeline refreshes computed traits of the profiles a batch touches
         if "crm" in leaf and (facts & {"contact", "events", "traits", CRM_FIELDS[leaf["crm"]][4]}):
             # "events"/"traits" can add an email identity, which links the profile to a contact.
             return True

@@ -166,6 +166,7 @@ def builder_suggestions(request: HttpRequest) -> JsonResponse:
             "events": selectors.event_name_suggestions(),
             "properties": selectors.property_suggestions(event=event) if event else [],
             "traits": selectors.trait_suggestions(),
+            "computed_traits": selectors.computed_trait_suggestions(),
             "ops_by_type": OPS_BY_TYPE,
             "crm_fields": {
                 k: {"label": v[0], "ops": v[1], "type": v[2], "choices": v[3]} for k, v in CRM_FIELDS.items()

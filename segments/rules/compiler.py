@@ -224,6 +224,8 @@ def node_condition(node: dict, now: datetime.datetime) -> Q:
         return _negate(node_condition(node["not"], now))
     if "trait" in node:
         return value_condition(F("traits"), node["trait"], node["op"], node["value"], now)
+    if "computed_trait" in node:
+        return value_condition(F("computed_traits"), node["computed_trait"], node["op"], node["value"], now)
     if "event" in node:
         return _event_condition(node, now)
     if "crm" in node:

@@ -81,6 +81,8 @@ def rule_sentence(*, rule: dict, segment_name: Callable[[int], str] | None = Non
             return f"not {text(inner)}"
         if "trait" in node:
             return _comparison(node["trait"], node["op"], node["value"])
+        if "computed_trait" in node:
+            return _comparison(node["computed_trait"], node["op"], node["value"])
         if "event" in node:
             return _event(node, negated=False)
         if "crm" in node:

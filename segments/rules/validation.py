@@ -7,7 +7,16 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 
+from profiles.models import ComputedTrait
+from profiles.traits import BUILT_INS
+
 from .spec import COUNT_OPS, CRM_FIELDS, VALUE_OPS, WINDOW_UNITS
+
+
+def computed_trait_keys() -> set[str]:
+    """The built-in computed traits and those marketers defined in the admin."""
+    return {*BUILT_INS, *ComputedTrait.objects.values_list("key", flat=True)}
+
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 50
@@ -148,8 +157,13 @@ class _Validator:
         self._comparison(node, prefix, tuple(VALUE_OPS))
 
     def computed_trait(self, node: dict, prefix: str, path: str) -> None:
-        # Reserved for computed traits (issue 6): they compile like traits once profiles store them.
-        self.error(f"{prefix}computed_trait", "computed traits are not available yet")
+        # Values the pipeline keeps in Profile.computed_traits: the built-ins and those defined in the admin.
+        self._unknown(node, {"computed_trait", "op", "value"}, path)
+        self._key(node, "computed_trait", prefix)
+        key = node.get("computed_trait")
+        if isinstance(key, str) and key not in computed_trait_keys():
+            self.error(f"{prefix}computed_trait", f"unknown computed trait {key!r}")
+        self._comparison(node, prefix, tuple(VALUE_OPS))
 
     def event(self, node: dict, prefix: str, path: str) -> None:
         self._unknown(node, {"event", "where", "count", "within"}, path)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from profiles.models import ComputedTrait
 from segments import services
 from segments.models import Delivery, Destination, Segment, SegmentSize
 
@@ -169,6 +170,23 @@ def test_builder_suggests_seen_events_properties_and_traits(marketing_client):
     assert data["properties"] == [{"name": "category", "type": "text"}, {"name": "price", "type": "number"}]
     assert {"name": "age", "type": "number"} in data["traits"]
     assert "between" in data["ops_by_type"]["number"]
+
+
+def test_builder_suggests_built_in_and_admin_defined_computed_traits(marketing_client):
+    ComputedTrait.objects.create(
+        key="lifetime_revenue",
+        label="Revenue",
+        aggregation="sum",
+        event_name="Order Completed",
+        property="revenue",
+    )
+    ComputedTrait.objects.create(
+        key="top_category", label="Top category", aggregation="most_frequent", property="category"
+    )
+    computed = marketing_client.get(reverse("segments:builder_suggestions")).json()["computed_traits"]
+    assert {"name": "last_seen", "type": "date"} in computed
+    assert {"name": "lifetime_revenue", "type": "number"} in computed
+    assert {"name": "top_category", "type": "text"} in computed
 
 
 # --- API -----------------------------------------------------------------------------------------------

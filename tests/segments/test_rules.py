@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from profiles.models import ComputedTrait
 from segments.rules import RuleError, rule_compile, rule_sentence, rule_validate
 
 from . import factories as f
@@ -78,8 +79,27 @@ def test_shape_errors_name_the_node():
     assert set(errors_of({"all": [{"trait": "a", "op": "eq", "value": 1, "extra": 2}]})) == {"all[0].extra"}
 
 
-def test_computed_traits_are_reserved_until_profiles_compute_them():
-    assert set(errors_of({"computed_trait": "orders_90d", "op": "gt", "value": 1})) == {"computed_trait"}
+def test_unknown_computed_trait_is_refused_at_its_node():
+    errors = errors_of({"all": [{"computed_trait": "orders_90d", "op": "gt", "value": 1}]})
+    assert list(errors) == ["all[0].computed_trait"]
+    assert "unknown computed trait" in errors["all[0].computed_trait"]
+
+
+def test_computed_traits_defined_in_the_admin_and_built_ins_compile_and_read_well():
+    ComputedTrait.objects.create(
+        key="orders_90d", label="Orders in 90 days", aggregation="count", event_name="Order Completed"
+    )
+    loyal = f.profile()
+    loyal.computed_traits = {"orders_90d": 3, "total_events": 40}
+    loyal.save(update_fields=["computed_traits"])
+    new = f.profile()
+    new.computed_traits = {"orders_90d": 0, "total_events": 2}
+    new.save(update_fields=["computed_traits"])
+    f.profile()  # never computed: no value, never matches a comparison
+    rule = {"all": [{"computed_trait": "orders_90d", "op": "gte", "value": 2}]}
+    assert matching(rule) == {loyal.pk}
+    assert matching({"computed_trait": "total_events", "op": "lt", "value": 10}) == {new.pk}
+    assert rule_sentence(rule=rule) == "orders_90d ≥ 2"
 
 
 def test_segment_references_must_exist_and_not_form_a_cycle():

@@ -68,6 +68,7 @@
       } catch (e) { /* the builder still works without suggestions */ }
       this.addDatalist("rb-events", this.info.events);
       this.addDatalist("rb-traits", this.info.traits.map((t) => t.name));
+      this.addDatalist("rb-computed-traits", (this.info.computed_traits || []).map((t) => t.name));
     }
 
     addDatalist(id, values) {
@@ -154,13 +155,15 @@
     }
 
     conditionNode(rule, negated, removable) {
-      const kind = rule.event !== undefined ? "event" : rule.crm !== undefined ? "crm" : rule.segment !== undefined ? "segment" : "trait";
+      const kind = rule.event !== undefined ? "event" : rule.crm !== undefined ? "crm" : rule.segment !== undefined ? "segment"
+        : rule.computed_trait !== undefined ? "computed_trait" : "trait";
       const cond = el("div", {class: "rb-condition", "data-kind": "condition"});
-      const kindSelect = select([["trait", "Trait"], ["event", "Event"], ["crm", "CRM fact"], ["segment", "In segment"]], kind,
+      const kindSelect = select([["trait", "Trait"], ["computed_trait", "Computed trait"], ["event", "Event"], ["crm", "CRM fact"], ["segment", "In segment"]], kind,
         {class: "rb-kind", "aria-label": "Condition kind"});
       const body = el("span", {class: "rb-body"});
       kindSelect.addEventListener("change", () => {
-        const fresh = {trait: {trait: "", op: "eq", value: ""}, event: {event: ""}, segment: {segment: ""},
+        const fresh = {trait: {trait: "", op: "eq", value: ""}, computed_trait: {computed_trait: "", op: "gte", value: ""},
+          event: {event: ""}, segment: {segment: ""},
           crm: {crm: Object.keys(this.info.crm_fields)[0] || "", op: "eq", value: ""}}[kindSelect.value];
         this.fillCondition(body, kindSelect.value, fresh);
         this.changed();
@@ -173,11 +176,14 @@
     fillCondition(body, kind, rule) {
       body.innerHTML = "";
       body.dataset.kind = kind;
-      if (kind === "trait") {
-        const name = el("input", {class: "rb-trait", list: "rb-traits", placeholder: "trait name", value: rule.trait || "",
-          "aria-label": "Trait name"});
+      if (kind === "trait" || kind === "computed_trait") {
+        const computed = kind === "computed_trait";
+        const known = computed ? (this.info.computed_traits || []) : this.info.traits;
+        const name = el("input", {class: "rb-trait", list: computed ? "rb-computed-traits" : "rb-traits",
+          placeholder: computed ? "computed trait" : "trait name", value: (computed ? rule.computed_trait : rule.trait) || "",
+          "aria-label": computed ? "Computed trait name" : "Trait name"});
         const comparison = el("span", {class: "rb-comparison"});
-        const typeOf = () => (this.info.traits.find((t) => t.name === name.value) || {}).type || "text";
+        const typeOf = () => (known.find((t) => t.name === name.value) || {}).type || (computed ? "number" : "text");
         name.addEventListener("change", () => {
           if (typeOf() !== comparison.dataset.type) this.fillComparison(comparison, typeOf(), {op: "", value: ""});
           this.changed();
@@ -300,8 +306,8 @@
       }
       const body = node.querySelector(":scope > .rb-body");
       const kind = body.dataset.kind;
-      if (kind === "trait") {
-        return {trait: body.querySelector(".rb-trait").value.trim(), ...this.comparison(body.querySelector(":scope > .rb-comparison"))};
+      if (kind === "trait" || kind === "computed_trait") {
+        return {[kind]: body.querySelector(".rb-trait").value.trim(), ...this.comparison(body.querySelector(":scope > .rb-comparison"))};
       }
       if (kind === "crm") {
         return {crm: body.querySelector(".rb-crm").value, ...this.comparison(body.querySelector(":scope > .rb-comparison"))};
