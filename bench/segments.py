@@ -7,7 +7,9 @@ PostgreSQL only, on a DEDICATED database (every profile/event/segment row in it 
     .venv/bin/python manage.py migrate
     .venv/bin/python bench/segments.py --profiles 1000000 --events 10000000
 Data are generated with COPY. The latency part runs the pipeline eagerly in this process (batch_accept ->
-batch_process -> profiles_changed -> incremental re-check -> delivery to a local HTTP receiver).
+batch_process -> profiles_changed -> incremental re-check -> delivery to a local HTTP receiver), or, with
+BENCH_BROKER_URL set and --latency-only, through a real Celery worker that this script starts:
+    BENCH_BROKER_URL=redis://127.0.0.1:6379/3 .venv/bin/python bench/segments.py --latency-only
 """
 
 import argparse
@@ -15,7 +17,9 @@ import datetime
 import json
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -25,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdpcrm.settings")
-os.environ["CELERY_BROKER_URL"] = ""  # eager: the latency part measures the code path, not a broker
+# Eager by default (the latency part measures the code path); BENCH_BROKER_URL puts a real worker in the path.
+os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "")
 
 import django  # noqa: E402
 
@@ -171,8 +176,53 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def _worker_start() -> subprocess.Popen:
+    """A real worker on the same database and broker, for the latency part with BENCH_BROKER_URL."""
+    celery_app.control.purge()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cdpcrm",
+            "worker",
+            "-Q",
+            "default,ingest,segments,activation",
+            "-c",
+            "2",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "segbench@%h",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError("the celery worker did not start")
+    return worker
+
+
+def _wait_for(check, timeout: float = 30.0) -> float | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return time.monotonic()
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.005)
+
+
 def latency(source: Source, *, samples: int) -> dict:
-    celery_app.conf.task_always_eager = True
+    use_worker = bool(os.environ.get("BENCH_BROKER_URL"))
+    celery_app.conf.task_always_eager = not use_worker
+    worker = _worker_start() if use_worker else None
     receiver = Receiver()
     segment = Segment.objects.create(name="Latency", rule={"event": "Bench Signal", "within": {"days": 1}})
     Destination.objects.create(segment=segment, name="Hook", kind="webhook", url=receiver.url)
@@ -189,12 +239,23 @@ def latency(source: Source, *, samples: int) -> dict:
         started = time.monotonic()
         info = request_info_now(client_ip="127.0.0.1", user_agent="bench", browser_source=False)
         batch_accept(source=source, kind="track", body=json.dumps(body), event_count=1, info=info)
-        membership = Membership.objects.filter(segment=segment).order_by("-id").first()
-        row_at = time.monotonic()
+        member = Membership.objects.filter(
+            segment=segment, profile__identities__kind="user_id", profile__identities__value=body["userId"]
+        )
+        row_at = _wait_for(member.exists) if use_worker else (time.monotonic() if member.exists() else None)
+        if row_at is None:
+            continue
         to_row.append(row_at - started)
-        if membership and membership.profile_id in receiver.arrivals:
-            to_hook.append(receiver.arrivals[membership.profile_id] - started)
+        profile_id = member.values_list("profile_id", flat=True).first()
+        hook_at = _wait_for(
+            lambda pid=profile_id: pid in receiver.arrivals, timeout=30.0 if use_worker else 0.0
+        )
+        if hook_at is not None:
+            to_hook.append(receiver.arrivals[profile_id] - started)
     delivered = Delivery.objects.filter(destination__segment=segment, status="delivered").count()
+    if worker is not None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
 
     def pct(values, p):
         ordered = sorted(values)
@@ -205,7 +266,9 @@ def latency(source: Source, *, samples: int) -> dict:
         )
 
     return {
+        "path": "real worker via " + os.environ["BENCH_BROKER_URL"] if use_worker else "in-process (eager)",
         "samples": samples,
+        "measured": len(to_row),
         "delivered": delivered,
         "membership_p50_ms": pct(to_row, 50),
         "membership_p95_ms": pct(to_row, 95),
