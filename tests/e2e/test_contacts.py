@@ -39,6 +39,8 @@ def test_inline_edit_shows_errors_then_saves(browser_login, sales_user):
     page = browser_login(sales_user)
     page.goto(contact.get_absolute_url())
     page.click("#contact-edit-inline")
+    # htmx focuses the form's autofocus field once it settles; typing before that would race the focus move.
+    expect(page.locator("#facts_first_name")).to_be_focused()
     page.fill("#facts_email", "taken@example.com")
     page.click("#contact-save")
     expect(page.locator("#contact-facts")).to_contain_text("Another contact already uses this email address.")
