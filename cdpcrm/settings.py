@@ -232,6 +232,9 @@ SPECTACULAR_SETTINGS = {
 # sweeper re-enqueues an unprocessed inbox batch, and how long browsers cache the analytics.js settings.
 TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "1000/s")
 INGEST_SWEEP_AFTER_SECONDS = env_int("INGEST_SWEEP_AFTER_SECONDS", 60)
+# A worker claims up to this many waiting batches of one source (at most this many events) per transaction.
+INGEST_GROUP_BATCHES = env_int("INGEST_GROUP_BATCHES", 100)
+INGEST_GROUP_EVENTS = env_int("INGEST_GROUP_EVENTS", 5000)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 

@@ -204,7 +204,7 @@ class Resolution:
     profile_ids: dict[str, int] = field(default_factory=dict)
     merged: dict[int, int] = field(default_factory=dict)  # merged-away profile id -> final survivor id
     created: list[int] = field(default_factory=list)
-    profiles: dict[int, Profile] = field(default_factory=dict)
+    profiles: dict[int, Profile] = field(default_factory=dict)  # every profile involved, locked, by id
     records: list[MergeRecord] = field(default_factory=list)
 
 
@@ -413,7 +413,7 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     result.profile_ids = {message_id: final(target) for message_id, target in targets.items()}
     result.merged = merged_away
     result.created = [profile.pk for profile in created]
-    result.profiles = locked
+    result.profiles = {**locked, **{profile.pk: profile for profile in created}}
     result.records = plan.records
     return result
 

@@ -113,6 +113,7 @@ class BatchResult:
     duplicates: int
     rejected: int
     profile_ids: list[int]
+    batches: int = 1
 
 
 def _claim(batch_id: int) -> IngestBatch | None:
@@ -120,6 +121,34 @@ def _claim(batch_id: int) -> IngestBatch | None:
     if connection.features.has_select_for_update_skip_locked:
         batches = batches.select_for_update(skip_locked=True, of=("self",))
     return batches.first()
+
+
+def _claim_more(batch: IngestBatch, *, limit: int) -> list[IngestBatch]:
+    """Other waiting batches of the same source, oldest first, locked for this transaction.
+
+    Processing them together spreads the fixed per-transaction work (locks, profile reads and writes,
+    counters, the commit) over many events; their own queued tasks later find them done. On SQLite (one
+    writer, no row locks) batches go one at a time.
+    """
+    if limit <= 0 or not connection.features.has_select_for_update_skip_locked:
+        return []
+    return list(
+        IngestBatch.objects.filter(source_id=batch.source_id, processed_at__isnull=True)
+        .exclude(pk=batch.pk)
+        .order_by("received_at", "pk")
+        .select_for_update(skip_locked=True)
+        .only(
+            "id",
+            "source_id",
+            "kind",
+            "body",
+            "request_id",
+            "received_at",
+            "client_ip",
+            "user_agent",
+            "event_count",
+        )[:limit]
+    )
 
 
 def _test_delay() -> None:
@@ -153,9 +182,9 @@ EVENT_COLUMNS = (
 
 
 def _events_insert(
-    *, source_id: int, batch_id: int, events: list[NormalizedEvent], profile_ids: dict[str, int]
+    *, source_id: int, events: list[NormalizedEvent], batch_ids: dict[str, int], profile_ids: dict[str, int]
 ):
-    """One bulk write of the batch's new events.
+    """One bulk write of the new events of a group of batches (`batch_ids`: messageId -> its batch).
 
     PostgreSQL gets a COPY (several times cheaper than a parameterised INSERT of the same rows). Events were
     filtered against stored messageIds just before; if a concurrent batch stored one of them since, the
@@ -164,7 +193,7 @@ def _events_insert(
     rows = [
         (
             source_id,
-            batch_id,
+            batch_ids[e.message_id],
             profile_ids.get(e.message_id),
             e.message_id,
             e.type,
@@ -213,70 +242,117 @@ def _message_ids_existing(*, source_id: int, message_ids: list[str]) -> set[str]
     )
 
 
-def batch_process(*, batch_id: int) -> BatchResult | None:
-    """Normalise, resolve and store the events of one inbox batch; a fixed number of queries per batch.
+@dataclass
+class _Parsed:
+    batch: IngestBatch
+    events: list[NormalizedEvent]
+    rejections: list
 
-    Returns None when the batch is already processed or another worker holds it. Idempotent: events are
-    unique per (source, messageId), so processing the same batch again adds nothing.
+
+def _batch_parse(batch: IngestBatch, source: Source) -> _Parsed:
+    info = RequestInfo(
+        received_at=batch.received_at,
+        request_id=batch.request_id,
+        client_ip=batch.client_ip,
+        user_agent=batch.user_agent,
+        browser_source=source.is_browser,
+    )
+    try:
+        body = json.loads(batch.body)
+    except ValueError:
+        body = {}
+    events, rejections = normalize_body(
+        kind=batch.kind, body=body if isinstance(body, dict) else {}, info=info
+    )
+    return _Parsed(batch, events, rejections)
+
+
+def _group_budget(batch: IngestBatch, more: list[IngestBatch]) -> tuple[list[IngestBatch], list[int]]:
+    """The claimed batches to process now (within the event budget) and those to hand back to the queue."""
+    budget = settings.INGEST_GROUP_EVENTS - batch.event_count
+    group, back = [batch], []
+    for other in more:
+        if other.event_count <= budget:
+            group.append(other)
+            budget -= other.event_count
+        else:
+            back.append(other.pk)
+            budget = -1  # keep the order: nothing after a batch handed back
+    return group, back
+
+
+def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
+    """Normalise, resolve and store the events of an inbox batch; a fixed number of queries per call.
+
+    With `more`, up to that many other waiting batches of the same source are claimed and processed in the
+    same transaction (the worker does this under load; see INGEST_GROUP_BATCHES). Returns None when the
+    batch is already processed or another worker holds it. Idempotent: events are unique per (source,
+    messageId), so processing the same batch again adds nothing.
     """
     with transaction.atomic():
         batch = _claim(batch_id)
         if batch is None:
             return None
         _test_delay()
-        info = RequestInfo(
-            received_at=batch.received_at,
-            request_id=batch.request_id,
-            client_ip=batch.client_ip,
-            user_agent=batch.user_agent,
-            browser_source=batch.source.is_browser,
-        )
-        try:
-            body = json.loads(batch.body)
-        except ValueError:
-            body = {}
-        events, rejections = normalize_body(
-            kind=batch.kind, body=body if isinstance(body, dict) else {}, info=info
-        )
-        existing = _message_ids_existing(
-            source_id=batch.source_id, message_ids=[e.message_id for e in events]
-        )
-        new_events = [event for event in events if event.message_id not in existing]
-        resolution = batch_resolve(events=new_events, source_id=batch.source_id)
-        profile_ids = resolution.profile_ids
+        source = batch.source
+        group, handed_back = _group_budget(batch, _claim_more(batch, limit=more))
+        parsed = [_batch_parse(member, source) for member in group]
+
+        # A messageId counts once per source: the first batch that carried it owns the event.
+        batch_of: dict[str, int] = {}
+        candidates: list[NormalizedEvent] = []
+        for part in parsed:
+            for event in part.events:
+                if event.message_id not in batch_of:
+                    batch_of[event.message_id] = part.batch.pk
+                    candidates.append(event)
+        existing = _message_ids_existing(source_id=source.pk, message_ids=list(batch_of))
+        new_events = [event for event in candidates if event.message_id not in existing]
+        resolution = batch_resolve(events=new_events, source_id=source.pk)
         _events_insert(
-            source_id=batch.source_id, batch_id=batch.pk, events=new_events, profile_ids=profile_ids
+            source_id=source.pk, events=new_events, batch_ids=batch_of, profile_ids=resolution.profile_ids
         )
-        touched = profiles_apply(events=new_events, resolution=resolution)
+        touched = profiles_apply(events=new_events, resolution=resolution, source_name=source.name)
         merged_away = sorted(resolution.merged)
         now = timezone.now()
-        if rejections:
-            IngestError.objects.bulk_create(
-                [
-                    IngestError(
-                        source_id=batch.source_id,
-                        batch=batch,
-                        position=r.position,
-                        message_id=r.message_id,
-                        reason=r.reason,
-                        excerpt=r.excerpt,
-                        created_at=now,
-                    )
-                    for r in rejections
-                ]
+        errors = [
+            IngestError(
+                source_id=source.pk,
+                batch=part.batch,
+                position=r.position,
+                message_id=r.message_id,
+                reason=r.reason,
+                excerpt=r.excerpt,
+                created_at=now,
             )
-        batch.processed_at = now
-        batch.accepted_count = len(new_events)
-        batch.rejected_count = len(rejections)
-        batch.save(update_fields=["processed_at", "accepted_count", "rejected_count"])
+            for part in parsed
+            for r in part.rejections
+        ]
+        if errors:
+            IngestError.objects.bulk_create(errors)
+        accepted_per_batch: dict[int, int] = {}
+        for event in new_events:
+            accepted_per_batch[batch_of[event.message_id]] = (
+                accepted_per_batch.get(batch_of[event.message_id], 0) + 1
+            )
+        for part in parsed:
+            part.batch.processed_at = now
+            part.batch.accepted_count = accepted_per_batch.get(part.batch.pk, 0)
+            part.batch.rejected_count = len(part.rejections)
+        if len(group) == 1:
+            batch.save(update_fields=["processed_at", "accepted_count", "rejected_count"])
+        else:
+            IngestBatch.objects.bulk_update(group, ["processed_at", "accepted_count", "rejected_count"])
         latest = max((e.received_at for e in new_events), default=batch.received_at)
-        Source.objects.filter(pk=batch.source_id).update(
+        Source.objects.filter(pk=source.pk).update(
             events_accepted=F("events_accepted") + len(new_events),
-            events_rejected=F("events_rejected") + len(rejections),
+            events_rejected=F("events_rejected") + len(errors),
             last_event_at=Greatest(F("last_event_at"), latest)
             if connection.vendor == "postgresql"
             else latest,
         )
+        for pk in handed_back:
+            transaction.on_commit(lambda pk=pk: _enqueue(pk))
         if touched or merged_away:
             transaction.on_commit(
                 lambda: profiles_changed.send(
@@ -285,9 +361,10 @@ def batch_process(*, batch_id: int) -> BatchResult | None:
             )
     return BatchResult(
         accepted=len(new_events),
-        duplicates=len(events) - len(new_events),
-        rejected=len(rejections),
+        duplicates=sum(len(part.events) for part in parsed) - len(new_events),
+        rejected=len(errors),
         profile_ids=touched,
+        batches=len(group),
     )
 
 

@@ -1,6 +1,7 @@
 """Celery tasks of the ingestion pipeline (routed to the `ingest` queue)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
 from .services import batch_process, batches_purge, batches_sweep
@@ -15,7 +16,8 @@ from .traits import computed_recompute_all
     max_retries=5,
 )
 def batch_process_task(batch_id: int) -> None:
-    batch_process(batch_id=batch_id)
+    """Process this batch and, in the same transaction, the waiting batches of its source behind it."""
+    batch_process(batch_id=batch_id, more=settings.INGEST_GROUP_BATCHES - 1)
 
 
 @shared_task(name="profiles.tasks.batches_sweep_task", ignore_result=True)

@@ -6,6 +6,7 @@ key -> value) and recomputed for the profiles a batch touched, in one query what
 """
 
 import datetime
+import re
 from collections.abc import Iterable
 from datetime import UTC, timedelta
 
@@ -92,16 +93,24 @@ def _groups_apply(group_events: list[NormalizedEvent]) -> dict[str, Group]:
     return all_groups
 
 
-def profiles_apply(*, events: list[NormalizedEvent], resolution: Resolution) -> list[int]:
-    """Traits, seen times, merges' trait folding, CRM links and company of the batch's profiles.
+def profiles_apply(
+    *, events: list[NormalizedEvent], resolution: Resolution, source_name: str = ""
+) -> list[int]:
+    """Traits, seen times, merges' trait folding, CRM links, company and computed traits of the batch's profiles.
 
-    Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch.
+    Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch: the
+    profiles were read and locked by the resolution; only ones it did not hold are read here.
     """
     targets = set(resolution.profile_ids.values()) | set(resolution.merged.values())
     if not targets:
         return []
     ids = sorted(targets | set(resolution.merged))
-    profiles = {p.pk: p for p in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    profiles = {pk: resolution.profiles[pk] for pk in ids if pk in resolution.profiles}
+    missing = [pk for pk in ids if pk not in profiles]
+    if missing:
+        profiles.update(
+            (p.pk, p) for p in Profile.objects.select_for_update().filter(pk__in=missing).order_by("pk")
+        )
     now = timezone.now()
 
     # Merged-away profiles fold into their survivor, newest trait value winning by event time.
@@ -149,18 +158,26 @@ def profiles_apply(*, events: list[NormalizedEvent], resolution: Resolution) -> 
     _contacts_link(live)
     for profile in live:
         profile.updated_at = now
+    computed_fold(
+        profiles=live,
+        events=events,
+        profile_of=resolution.profile_ids,
+        source_name=source_name,
+        # A survivor's history grew by the merged profile's events: aggregate it again from the store.
+        recompute=set(resolution.merged.values()),
+        created=set(resolution.created),
+    )
     _profiles_write(live)
-    changed = sorted(p.pk for p in live)
-    computed_refresh(profile_ids=changed)
-    return changed
+    return sorted(p.pk for p in live)
 
 
 PROFILES_WRITE_SQL = """
 UPDATE profiles_profile AS p SET traits = v.traits, trait_times = v.trait_times, first_seen = v.first_seen,
-    last_seen = v.last_seen, contact_id = v.contact_id, company_id = v.company_id, updated_at = v.updated_at
+    last_seen = v.last_seen, contact_id = v.contact_id, company_id = v.company_id, updated_at = v.updated_at,
+    computed_traits = v.computed_traits
 FROM unnest(%s::bigint[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::bigint[],
-            %s::bigint[], %s::timestamptz[])
-    AS v(id, traits, trait_times, first_seen, last_seen, contact_id, company_id, updated_at)
+            %s::bigint[], %s::timestamptz[], %s::jsonb[])
+    AS v(id, traits, trait_times, first_seen, last_seen, contact_id, company_id, updated_at, computed_traits)
 WHERE p.id = v.id
 """
 
@@ -182,11 +199,22 @@ def _profiles_write(profiles: list[Profile]) -> None:
                     [p.contact_id for p in profiles],
                     [p.company_id for p in profiles],
                     [p.updated_at for p in profiles],
+                    [Jsonb(p.computed_traits) for p in profiles],
                 ],
             )
         return
     Profile.objects.bulk_update(
-        profiles, ["traits", "trait_times", "first_seen", "last_seen", "contact", "company", "updated_at"]
+        profiles,
+        [
+            "traits",
+            "trait_times",
+            "first_seen",
+            "last_seen",
+            "contact",
+            "company",
+            "updated_at",
+            "computed_traits",
+        ],
     )
 
 
@@ -234,6 +262,10 @@ def contact_link_profile(*, contact_id: int, email: str) -> int | None:
     return profile_id if updated else None
 
 
+NUMERIC = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+NUMERIC_RE = re.compile(NUMERIC)
+
+
 def _value_expression(definition: ComputedTrait):
     return KeyTextTransform(definition.property, "properties")
 
@@ -253,7 +285,8 @@ def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
     if aggregation in (Agg.SUM, Agg.MIN, Agg.MAX):
         function = {Agg.SUM: Sum, Agg.MIN: Min, Agg.MAX: Max}[aggregation]
         return Subquery(
-            events.order_by()
+            events.filter(trait_value__regex=NUMERIC)  # "n/a" or true must not abort the aggregate
+            .order_by()
             .values("profile")
             .annotate(v=function(Cast("trait_value", FloatField())))
             .values("v")[:1]
@@ -271,53 +304,156 @@ def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
     )
 
 
-def computed_values(*, profile_ids: Iterable[int], now: datetime.datetime | None = None) -> dict[int, dict]:
-    """profile id -> {computed trait key: value} for these profiles: two queries whatever their number."""
+def _definition_value(definition: ComputedTrait, value):
+    if definition.aggregation == ComputedTrait.Aggregation.COUNT:
+        return value or 0
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def computed_values(
+    *,
+    profile_ids: Iterable[int],
+    now: datetime.datetime | None = None,
+    definitions: list[ComputedTrait] | None = None,
+    built_ins: bool = True,
+) -> dict[int, dict]:
+    """profile id -> {computed trait key: value} for these profiles: two queries whatever their number.
+
+    By default every enabled definition and the built-ins; `definitions` / `built_ins=False` narrow it.
+    """
     ids = sorted(set(profile_ids))
     if not ids:
         return {}
     now = now or timezone.now()
-    definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
+    if definitions is None:
+        definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
     annotations = {f"ct_{i}": _definition_subquery(d, now) for i, d in enumerate(definitions)}
+    if built_ins:
+        annotations["ct_total"] = Subquery(
+            Event.objects.filter(profile=OuterRef("pk"))
+            .order_by()
+            .values("profile")
+            .annotate(v=Count("id"))
+            .values("v")[:1]
+        )
     rows = (
         Profile.objects.filter(pk__in=ids)
-        .annotate(
-            ct_total=Subquery(
-                Event.objects.filter(profile=OuterRef("pk"))
-                .order_by()
-                .values("profile")
-                .annotate(v=Count("id"))
-                .values("v")[:1]
-            ),
-            **annotations,
-        )
-        .values("pk", "first_seen", "last_seen", "ct_total", *annotations)
+        .annotate(**annotations)
+        .values("pk", "first_seen", "last_seen", *annotations)
     )
     channels: dict[int, list[str]] = {}
-    for profile_id, name in (
-        Event.objects.filter(profile_id__in=ids)
-        .order_by()
-        .values_list("profile_id", "source__name")
-        .distinct()
-    ):
-        channels.setdefault(profile_id, []).append(name)
+    if built_ins:
+        for profile_id, name in (
+            Event.objects.filter(profile_id__in=ids)
+            .order_by()
+            .values_list("profile_id", "source__name")
+            .distinct()
+        ):
+            channels.setdefault(profile_id, []).append(name)
     values: dict[int, dict] = {}
     for row in rows:
-        result = {
-            "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None,
-            "last_seen": row["last_seen"].isoformat() if row["last_seen"] else None,
-            "total_events": row["ct_total"] or 0,
-            "channels_seen": sorted(channels.get(row["pk"], [])),
-        }
+        result = {}
+        if built_ins:
+            result = {
+                "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None,
+                "last_seen": row["last_seen"].isoformat() if row["last_seen"] else None,
+                "total_events": row["ct_total"] or 0,
+                "channels_seen": sorted(channels.get(row["pk"], [])),
+            }
         for i, definition in enumerate(definitions):
-            value = row[f"ct_{i}"]
-            if definition.aggregation == ComputedTrait.Aggregation.COUNT:
-                value = value or 0
-            elif isinstance(value, float) and value.is_integer():
-                value = int(value)
-            result[definition.key] = value
+            result[definition.key] = _definition_value(definition, row[f"ct_{i}"])
         values[row["pk"]] = result
     return values
+
+
+def _foldable(definition: ComputedTrait) -> bool:
+    """Whether new events alone update the stored value (no window to slide, no ordering or tally kept)."""
+    Agg = ComputedTrait.Aggregation
+    return not definition.window_days and definition.aggregation in (Agg.COUNT, Agg.SUM, Agg.MIN, Agg.MAX)
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and NUMERIC_RE.match(value):
+        return float(value)
+    return None
+
+
+def _fold(definition: ComputedTrait, stored, events: list[NormalizedEvent]):
+    matching = [e for e in events if not definition.event_name or e.name == definition.event_name]
+    Agg = ComputedTrait.Aggregation
+    if definition.aggregation == Agg.COUNT:
+        return (stored or 0) + len(matching)
+    numbers = [n for e in matching if (n := _number(e.properties.get(definition.property))) is not None]
+    if not numbers:
+        return stored
+    if stored is not None:
+        numbers.append(float(stored))
+        if definition.aggregation == Agg.SUM:
+            numbers = [sum(numbers)]
+    function = {Agg.SUM: sum, Agg.MIN: min, Agg.MAX: max}[definition.aggregation]
+    return _definition_value(definition, function(numbers))
+
+
+def computed_fold(
+    *,
+    profiles: list[Profile],
+    events: list[NormalizedEvent],
+    profile_of: dict[str, int],
+    source_name: str,
+    recompute: set[int],
+    created: set[int],
+) -> None:
+    """Set `computed_traits` on a batch's live profiles without re-reading their whole history.
+
+    Built-ins and unwindowed count/sum/min/max fold the batch's events into the stored values; windowed,
+    first/last and most-frequent definitions (which need the history) are aggregated in one query, as is
+    every trait of the profiles in `recompute` and of those whose stored values predate a definition.
+    The hourly full recompute keeps everything exact whatever happens in between.
+    """
+    if not profiles:
+        return
+    definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
+    keys = set(BUILT_INS) | {d.key for d in definitions}
+    full = {
+        p.pk
+        for p in profiles
+        if p.pk in recompute or (p.pk not in created and not keys <= p.computed_traits.keys())
+    }
+    by_profile: dict[int, list[NormalizedEvent]] = {}
+    for event in events:
+        by_profile.setdefault(profile_of.get(event.message_id, 0), []).append(event)
+    aggregated = computed_values(profile_ids=full, definitions=definitions) if full else {}
+    history = [d for d in definitions if not _foldable(d)]
+    folded = [p.pk for p in profiles if p.pk not in full]
+    partial = (
+        computed_values(profile_ids=folded, definitions=history, built_ins=False)
+        if history and folded
+        else {}
+    )
+    for profile in profiles:
+        stored = {} if profile.pk in created else profile.computed_traits
+        values = dict(aggregated.get(profile.pk) or stored)
+        new = by_profile.get(profile.pk, [])
+        if profile.pk not in full:
+            values["total_events"] = (stored.get("total_events") or 0) + len(new)
+            channels = set(stored.get("channels_seen") or [])
+            if new and source_name:
+                channels.add(source_name)
+            values["channels_seen"] = sorted(channels)
+            for definition in definitions:
+                if _foldable(definition):
+                    values[definition.key] = _fold(definition, stored.get(definition.key), new)
+            values.update(partial.get(profile.pk, {}))
+        # Seen times come from the profile as this batch leaves it (the stored row is written after this).
+        values["first_seen"] = profile.first_seen.isoformat() if profile.first_seen else None
+        values["last_seen"] = profile.last_seen.isoformat() if profile.last_seen else None
+        profile.computed_traits = values
 
 
 def computed_refresh(*, profile_ids: Iterable[int]) -> int:

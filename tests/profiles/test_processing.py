@@ -102,7 +102,7 @@ def test_two_batches_with_the_same_message_ids_store_each_once():
 def test_sweeper_processes_batches_left_behind(django_capture_on_commit_callbacks):
     source, _ = make_source()
     stale = _store(source, [track(1)])
-    fresh = _store(source, [track(2)])
+    fresh = _store(make_source()[0], [track(2)])  # another source: the worker would not group it with `stale`
     IngestBatch.objects.filter(pk=stale.pk).update(
         received_at=timezone.now() - timedelta(minutes=5), enqueued_at=timezone.now() - timedelta(minutes=5)
     )

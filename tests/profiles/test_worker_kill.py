@@ -45,6 +45,8 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(celery_workers, monk
     expected = set()
     # Processing is slowed down (test-only hook) so the kill lands in the middle of a batch.
     monkeypatch.setenv("INGEST_TEST_DELAY_SECONDS", "1.5")
+    # Two batches per transaction: the kill lands in a group, whose batches must all survive it.
+    monkeypatch.setenv("INGEST_GROUP_BATCHES", "2")
     first = celery_workers.start(name="kill-victim")
     for b in range(BATCHES):
         items = [
