@@ -26,6 +26,7 @@ from django.db import OperationalError, connection
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from . import pgsql
 from .models import Event, Identity, Profile, ProfileMerge
 from .normalize import NormalizedEvent
 
@@ -131,6 +132,10 @@ def identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
         by_kind.setdefault(kind, set()).add(value)
     if not by_kind:
         return {}
+    if connection.vendor == "postgresql":
+        pairs = [(kind, value) for kind, values in by_kind.items() for value in values]
+        rows = pgsql.identities_owned(kinds=[p[0] for p in pairs], values=[p[1] for p in pairs])
+        return {(kind, value): profile_id for kind, value, profile_id in rows}
     condition = Q()
     for kind, values in sorted(by_kind.items()):
         condition |= Q(kind=kind, value__in=sorted(values))
@@ -159,11 +164,13 @@ def _advisory_lock(identifiers: Iterable[Identifier]) -> None:
 
 
 def _profiles_lock(profile_ids: Iterable[int]) -> dict[int, Profile]:
+    ids = sorted(set(profile_ids))
+    if connection.vendor == "postgresql":
+        # One array parameter instead of an IN list of thousands of placeholders.
+        return {profile.pk: profile for profile in pgsql.rows_locked(Profile, ids)}
     return {
         profile.pk: profile
-        for profile in Profile.objects.select_for_update()
-        .filter(pk__in=sorted(set(profile_ids)))
-        .order_by("pk")
+        for profile in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     }
 
 
@@ -184,6 +191,16 @@ def _known_locked(identifiers: set[Identifier]) -> tuple[dict[Identifier, int], 
         locked.update(_profiles_lock(missing))
         known = identities_load(identifiers)
     raise OperationalError("identity resolution kept racing with concurrent merges; retry the batch")
+
+
+def _user_ids_of(profile_ids: list[int]) -> list[tuple[int, str]]:
+    if not profile_ids:
+        return []
+    if connection.vendor == "postgresql":
+        return pgsql.identity_values_of(profile_ids=profile_ids, kind=USER_ID)
+    return list(
+        Identity.objects.filter(profile_id__in=profile_ids, kind=USER_ID).values_list("profile_id", "value")
+    )
 
 
 @dataclass
@@ -338,11 +355,8 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
         _advisory_lock(wanted)
     known, locked = _known_locked(wanted)
     user_ids: dict[int, set[str]] = {}
-    if locked:
-        for profile_id, value in Identity.objects.filter(
-            profile_id__in=sorted(locked), kind=USER_ID
-        ).values_list("profile_id", "value"):
-            user_ids.setdefault(profile_id, set()).add(value)
+    for profile_id, value in _user_ids_of(sorted(locked)):
+        user_ids.setdefault(profile_id, set()).add(value)
     plan = _Plan(known, user_ids)
     targets = {event.message_id: plan.resolve(event, identifiers) for event, identifiers in per_event}
 

@@ -5,10 +5,11 @@ same whatever the batch size: psycopg parses it once and PostgreSQL prepares it,
 a query with hundreds of placeholders for every batch. SQLite uses the ORM equivalents.
 """
 
+import json
 from collections.abc import Sequence
 
 import psycopg
-from django.db import connection
+from django.db import connection, models
 
 
 def _cursor() -> psycopg.Cursor:
@@ -23,3 +24,74 @@ def event_message_ids_existing(*, source_id: int, message_ids: Sequence[str]) ->
             [source_id, list(message_ids)],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def identities_owned(*, kinds: Sequence[str], values: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(kind, value, profile id) of the stored identities among these pairs, on the (kind, value) index."""
+    with _cursor() as cursor:
+        cursor.execute(
+            "SELECT i.kind, i.value, i.profile_id FROM profiles_identity AS i "
+            "JOIN unnest(%s::text[], %s::text[]) AS v(kind, value) ON i.kind = v.kind AND i.value = v.value",
+            [list(kinds), list(values)],
+        )
+        return cursor.fetchall()
+
+
+def identity_values_of(*, profile_ids: Sequence[int], kind: str) -> list[tuple[int, str]]:
+    """(profile id, value) of these profiles' identities of one kind."""
+    with _cursor() as cursor:
+        cursor.execute(
+            "SELECT profile_id, value FROM profiles_identity WHERE kind = %s AND profile_id = ANY(%s::bigint[])",
+            [kind, list(profile_ids)],
+        )
+        return cursor.fetchall()
+
+
+def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Model]:
+    """Model instances for these ids, row-locked (FOR UPDATE) in id order, with one array parameter.
+
+    JSON columns come back as text and are decoded once here, which is several times cheaper than
+    psycopg's per-value jsonb loading for thousands of rows.
+    """
+    fields = model._meta.concrete_fields
+    json_at = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
+    columns = ", ".join(f'"{f.column}"' + ("::text" if i in json_at else "") for i, f in enumerate(fields))
+    attnames = [f.attname for f in fields]
+    table = model._meta.db_table  # names come from the model's metadata; values are bound
+    query = f"SELECT {columns} FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"  # noqa: S608
+    with _cursor() as cursor:
+        # Binary results skip Django's Python-level timestamptz text loader (C loaders, same UTC datetimes).
+        cursor.execute(query, [list(ids)], binary=True)
+        rows = cursor.fetchall()
+    return [
+        model.from_db(
+            connection.alias,
+            attnames,
+            [json.loads(v) if i in json_at and v is not None else v for i, v in enumerate(row)],
+        )
+        for row in rows
+    ]
+
+
+def update_from_records(*, table: str, columns: dict[str, str], records: list[dict]) -> None:
+    """UPDATE many rows by id from one JSON document (`columns`: name -> SQL type, besides `id`).
+
+    One json.dumps and PostgreSQL's own JSON parser: cheaper than binding an array per column, whose
+    elements psycopg quotes one by one in Python.
+    """
+    if not records:
+        return
+    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)
+    definition = ", ".join(["id bigint", *(f'"{name}" {kind}' for name, kind in columns.items())])
+    query = (
+        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 (names from model metadata; values bound)
+        f"FROM json_to_recordset(%s::json) AS v({definition}) WHERE t.id = v.id"
+    )
+    with _cursor() as cursor:
+        cursor.execute(query, [json.dumps(records, default=_json_default)])
+
+
+def _json_default(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

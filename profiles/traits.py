@@ -23,10 +23,10 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from contacts.models import Company, Contact
 
+from . import pgsql
 from .identity import Resolution
 from .models import ComputedTrait, Event, Group, Profile
 from .normalize import NormalizedEvent
@@ -112,6 +112,10 @@ def profiles_apply(
             (p.pk, p) for p in Profile.objects.select_for_update().filter(pk__in=missing).order_by("pk")
         )
     now = timezone.now()
+    links_before = {pk: (p.contact_id, p.company_id) for pk, p in profiles.items()}
+    dirty: set[int] = (
+        set()
+    )  # profiles whose traits changed (the rest only get seen times and computed traits)
 
     # Merged-away profiles fold into their survivor, newest trait value winning by event time.
     contact_moves: list[int] = []
@@ -122,6 +126,7 @@ def profiles_apply(
         traits_merge(
             traits=survivor.traits, times=survivor.trait_times, new=old.traits, new_times=old.trait_times
         )
+        dirty.add(survivor.pk)
         survivor.first_seen = min(filter(None, (survivor.first_seen, old.first_seen)), default=None)
         survivor.last_seen = max(filter(None, (survivor.last_seen, old.last_seen)), default=None)
         if old.contact_id and not survivor.contact_id:
@@ -142,9 +147,10 @@ def profiles_apply(
         new = dict(event.traits) if event.type in ("identify", "alias") else {}
         if event.email and "email" not in new and "email" not in profile.traits:
             new["email"] = event.email
-        traits_merge(
+        if new and traits_merge(
             traits=profile.traits, times=profile.trait_times, new=new, new_times=time_key(event.timestamp)
-        )
+        ):
+            dirty.add(profile.pk)
         if event.type == "group":
             group_events.append(event)
     groups = _groups_apply(group_events)
@@ -167,55 +173,43 @@ def profiles_apply(
         recompute=set(resolution.merged.values()),
         created=set(resolution.created),
     )
-    _profiles_write(live)
+    dirty.update(p.pk for p in live if links_before.get(p.pk) != (p.contact_id, p.company_id))
+    _profiles_write([p for p in live if p.pk in dirty])
+    _profiles_touch([p for p in live if p.pk not in dirty])
     return sorted(p.pk for p in live)
 
 
-PROFILES_WRITE_SQL = """
-UPDATE profiles_profile AS p SET traits = v.traits, trait_times = v.trait_times, first_seen = v.first_seen,
-    last_seen = v.last_seen, contact_id = v.contact_id, company_id = v.company_id, updated_at = v.updated_at,
-    computed_traits = v.computed_traits
-FROM unnest(%s::bigint[], %s::jsonb[], %s::jsonb[], %s::timestamptz[], %s::timestamptz[], %s::bigint[],
-            %s::bigint[], %s::timestamptz[], %s::jsonb[])
-    AS v(id, traits, trait_times, first_seen, last_seen, contact_id, company_id, updated_at, computed_traits)
-WHERE p.id = v.id
-"""
+PROFILE_COLUMNS = {
+    "traits": "jsonb",
+    "trait_times": "jsonb",
+    "first_seen": "timestamptz",
+    "last_seen": "timestamptz",
+    "contact_id": "bigint",
+    "company_id": "bigint",
+    "updated_at": "timestamptz",
+    "computed_traits": "jsonb",
+}
+TOUCH_COLUMNS = ("first_seen", "last_seen", "updated_at", "computed_traits")
 
 
-def _profiles_write(profiles: list[Profile]) -> None:
-    """Store the resolved traits, seen times and links of a batch's profiles in one statement."""
+def _profiles_write(profiles: list[Profile], columns: Iterable[str] = tuple(PROFILE_COLUMNS)) -> None:
+    """Store these columns of a batch's profiles in one statement."""
     if not profiles:
         return
+    columns = list(columns)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                PROFILES_WRITE_SQL,
-                [
-                    [p.pk for p in profiles],
-                    [Jsonb(p.traits) for p in profiles],
-                    [Jsonb(p.trait_times) for p in profiles],
-                    [p.first_seen for p in profiles],
-                    [p.last_seen for p in profiles],
-                    [p.contact_id for p in profiles],
-                    [p.company_id for p in profiles],
-                    [p.updated_at for p in profiles],
-                    [Jsonb(p.computed_traits) for p in profiles],
-                ],
-            )
+        pgsql.update_from_records(
+            table=Profile._meta.db_table,
+            columns={name: PROFILE_COLUMNS[name] for name in columns},
+            records=[{"id": p.pk, **{name: getattr(p, name) for name in columns}} for p in profiles],
+        )
         return
-    Profile.objects.bulk_update(
-        profiles,
-        [
-            "traits",
-            "trait_times",
-            "first_seen",
-            "last_seen",
-            "contact",
-            "company",
-            "updated_at",
-            "computed_traits",
-        ],
-    )
+    Profile.objects.bulk_update(profiles, [name.removesuffix("_id") for name in columns])
+
+
+def _profiles_touch(profiles: list[Profile]) -> None:
+    """Profiles whose traits did not change: only seen times and computed traits are written."""
+    _profiles_write(profiles, TOUCH_COLUMNS)
 
 
 def _profile_email(profile: Profile) -> str:
@@ -461,18 +455,7 @@ def computed_refresh(*, profile_ids: Iterable[int]) -> int:
     values = computed_values(profile_ids=profile_ids)
     if not values:
         return 0
-    if connection.vendor == "postgresql":
-        # One UPDATE from arrays: Django's bulk_update builds a CASE per row, costly in Python per batch.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE profiles_profile AS p SET computed_traits = v.c "
-                "FROM unnest(%s::bigint[], %s::jsonb[]) AS v(id, c) WHERE p.id = v.id",
-                [list(values), [Jsonb(v) for v in values.values()]],
-            )
-        return len(values)
-    Profile.objects.bulk_update(
-        [Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"]
-    )
+    _profiles_write([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
     return len(values)
 
 
