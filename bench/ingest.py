@@ -164,6 +164,43 @@ def make_event(run: str, n: int) -> dict:
     }
 
 
+CPU_GROUPS = {"web": "gunicorn", "worker": "celery", "postgres": "postgres", "redis": "redis-server"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by the stack's processes, per component and by this client."""
+    totals = dict.fromkeys([*CPU_GROUPS, "client"], 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / TICKS
+        if int(entry.name) == os.getpid():
+            totals["client"] += used
+            continue
+        for group, needle in CPU_GROUPS.items():
+            if needle in cmdline:
+                totals[group] += used
+                break
+    return totals
+
+
+def cpu_report(
+    before: dict[str, float], after: dict[str, float], seconds: float, unit: str, count: int
+) -> str:
+    used = {group: after[group] - before[group] for group in before}
+    parts = ", ".join(f"{group} {value / seconds:.2f}" for group, value in used.items())
+    total = sum(used.values())
+    return (
+        f"  cores busy: {parts} (total {total / seconds:.2f}); CPU per {unit}: {1000 * total / count:.2f} ms"
+    )
+
+
 def events_stored(conn) -> int:
     return conn.execute("SELECT count(*) FROM profiles_event").fetchone()[0]
 
@@ -183,6 +220,7 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
     ]
     poster = Poster(port, auth)
     before = events_stored(conn)
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         statuses = list(pool.map(lambda body: poster.post("/v1/batch", body)[0], bodies))
@@ -195,6 +233,9 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
     finished = time.perf_counter()
     assert statuses.count(200) == len(bodies), f"non-200 answers: {set(statuses)}"
     return {
+        "cpu": cpu_report(
+            cpu_before, cpu_seconds(), finished - started, "event", len(bodies) * EVENTS_PER_BATCH
+        ),
         "events": len(bodies) * EVENTS_PER_BATCH,
         "accept_seconds": accepted_at - started,
         "seconds": finished - started,
@@ -209,6 +250,7 @@ def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -
     latencies: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
+    cpu_before = cpu_seconds()
     started = time.perf_counter() + 0.2
 
     def send(n: int) -> None:
@@ -222,8 +264,10 @@ def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(send, range(count)))
-    achieved = count / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    achieved = count / elapsed
     return {
+        "cpu": cpu_report(cpu_before, cpu_seconds(), elapsed, "request", count),
         "requests": count,
         "achieved_rate": achieved,
         "ok": statuses.count(200),
@@ -351,11 +395,13 @@ def main() -> None:
                 f"end-to-end: {result['events']:,} events in {result['seconds']:.1f} s = {rate:,.0f} events/s "
                 f"(HTTP accept of all batches took {result['accept_seconds']:.1f} s)"
             )
+            print(result["cpu"])
             latency = latency_phase(port, auth, args.rate, args.seconds, max(args.clients, 16))
             print(
                 f"/v1/track at {latency['achieved_rate']:.0f} req/s ({latency['ok']}/{latency['requests']} ok): "
                 f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms"
             )
+            print(latency["cpu"])
             conn.autocommit = False
             copy = copy_phase(conn, result["events"])
             copy_rate = copy["rows"] / copy["seconds"]

@@ -235,6 +235,8 @@ INGEST_SWEEP_AFTER_SECONDS = env_int("INGEST_SWEEP_AFTER_SECONDS", 60)
 # A worker claims up to this many waiting batches of one source (at most this many events) per transaction.
 INGEST_GROUP_BATCHES = env_int("INGEST_GROUP_BATCHES", 100)
 INGEST_GROUP_EVENTS = env_int("INGEST_GROUP_EVENTS", 5000)
+# While a drain task of a source is queued, new requests do not queue another (the flag expires after this).
+INGEST_DRAIN_FLAG_SECONDS = env_int("INGEST_DRAIN_FLAG_SECONDS", 10)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 

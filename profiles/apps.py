@@ -19,14 +19,17 @@ class ProfilesConfig(AppConfig):
     def ready(self) -> None:
         connection_created.connect(_sqlite_real_variable_limit, dispatch_uid="profiles_sqlite_variable_limit")
 
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from contacts.models import Contact
         from contacts.panels import Panel, company_panel_register, contact_panel_register
 
-        from .receivers import contact_saved
+        from .models import Source
+        from .receivers import contact_saved, sources_changed
 
         post_save.connect(contact_saved, sender=Contact, dispatch_uid="profiles_contact_link")
+        post_save.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_saved")
+        post_delete.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_deleted")
         contact_panel_register(
             Panel(
                 key="timeline",

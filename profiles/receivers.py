@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from . import hotpath
 from .signals import profiles_changed
 from .traits import contact_link_profile
 
@@ -18,3 +19,8 @@ def contact_saved(sender, instance, created, update_fields=None, **kwargs) -> No
                 sender=type(instance), profile_ids=[profile_id], merged_profile_ids=[]
             )
         )
+
+
+def sources_changed(sender, **kwargs) -> None:
+    """A source was saved or deleted: every web process re-reads sources on its next tracking request."""
+    hotpath.sources_changed()

@@ -7,9 +7,16 @@ from django.db.models import Count, QuerySet
 from .models import Event, IngestBatch, IngestError, Source
 
 
-def source_by_write_key(*, write_key: str) -> Source | None:
-    digest = hashlib.sha256(write_key.encode()).hexdigest()
+def write_key_digest(write_key: str) -> str:
+    return hashlib.sha256(write_key.encode()).hexdigest()
+
+
+def source_by_key_hash(*, digest: str) -> Source | None:
     return Source.objects.filter(write_key_hash=digest).first()
+
+
+def source_by_write_key(*, write_key: str) -> Source | None:
+    return source_by_key_hash(digest=write_key_digest(write_key))
 
 
 def source_list() -> QuerySet[Source]:

@@ -1,6 +1,5 @@
 """Writes of the CDP ingestion: sources and keys, accepting requests into the inbox, processing batches."""
 
-import hashlib
 import json
 import logging
 import os
@@ -12,14 +11,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from . import pgsql
+from . import hotpath, pgsql
 from .identity import batch_resolve
 from .models import Event, IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, RequestInfo, normalize_body
+from .selectors import write_key_digest
 from .signals import profiles_changed
 from .traits import profiles_apply
 
@@ -29,7 +29,7 @@ WRITE_KEY_PREFIX_LENGTH = 8
 
 
 def write_key_hash(write_key: str) -> str:
-    return hashlib.sha256(write_key.encode()).hexdigest()
+    return write_key_digest(write_key)
 
 
 def _new_write_key() -> str:
@@ -79,31 +79,45 @@ def source_set_enabled(*, source: Source, enabled: bool) -> Source:
     return source
 
 
-def _enqueue(batch_id: int) -> None:
+def _enqueue(batch_id: int, source_id: int | None = None) -> None:
+    """Queue the processing of a batch; with `source_id`, only if no drain of that source is queued yet.
+
+    A queued task processes every waiting batch of its source (batch_process with `more`), so under load
+    one task per drain replaces one task per request. The task clears the flag before it claims batches:
+    a batch committed before a request found the flag set is always seen by that task's claim.
+    """
     from .tasks import batch_process_task
 
+    if source_id is not None and not hotpath.drain_flag_set(
+        source_id, ttl=settings.INGEST_DRAIN_FLAG_SECONDS
+    ):
+        return
     try:
-        batch_process_task.delay(batch_id)
+        batch_process_task.delay(batch_id, source_id)
     except Exception:
         # The batch is stored; the sweeper re-enqueues it once the broker is back.
         logger.exception("could not enqueue ingest batch %s; the sweeper will retry", batch_id)
+        if source_id is not None:
+            hotpath.drain_flag_clear(source_id)
 
 
 def batch_accept(*, source: Source, kind: str, body: str, event_count: int, info: RequestInfo) -> IngestBatch:
-    """Store one accepted request in the durable inbox; processing is enqueued after the commit."""
-    with transaction.atomic():
-        batch = IngestBatch.objects.create(
-            source=source,
-            kind=kind,
-            body=body,
-            request_id=info.request_id,
-            received_at=info.received_at,
-            client_ip=info.client_ip,
-            user_agent=info.user_agent[:512],
-            event_count=event_count,
-            enqueued_at=info.received_at,
-        )
-        transaction.on_commit(lambda: _enqueue(batch.pk))
+    """Store one accepted request in the durable inbox; processing is enqueued after the commit.
+
+    Outside a transaction the INSERT commits by itself (one round trip) and the enqueue follows at once.
+    """
+    batch = IngestBatch.objects.create(
+        source=source,
+        kind=kind,
+        body=body,
+        request_id=info.request_id,
+        received_at=info.received_at,
+        client_ip=info.client_ip,
+        user_agent=info.user_agent[:512],
+        event_count=event_count,
+        enqueued_at=info.received_at,
+    )
+    transaction.on_commit(lambda: _enqueue(batch.pk, source.pk))
     return batch
 
 
@@ -121,6 +135,18 @@ def _claim(batch_id: int) -> IngestBatch | None:
     if connection.features.has_select_for_update_skip_locked:
         batches = batches.select_for_update(skip_locked=True, of=("self",))
     return batches.first()
+
+
+def _claim_next_of_source(batch_id: int) -> IngestBatch | None:
+    """The oldest waiting batch of the same source as `batch_id`, for a task whose own batch is done."""
+    source = IngestBatch.objects.filter(pk=batch_id).values("source_id")
+    return (
+        IngestBatch.objects.select_related("source")
+        .filter(source_id=Subquery(source), processed_at__isnull=True)
+        .order_by("received_at", "pk")
+        .select_for_update(skip_locked=True, of=("self",))
+        .first()
+    )
 
 
 def _claim_more(batch: IngestBatch, *, limit: int) -> list[IngestBatch]:
@@ -291,6 +317,9 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
     """
     with transaction.atomic():
         batch = _claim(batch_id)
+        if batch is None and more > 0 and connection.features.has_select_for_update_skip_locked:
+            # Processed along with an earlier one: this task still drains what its source has waiting.
+            batch = _claim_next_of_source(batch_id)
         if batch is None:
             return None
         _test_delay()

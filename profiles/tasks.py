@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
+from . import hotpath
 from .services import batch_process, batches_purge, batches_sweep
 from .traits import computed_recompute_all
 
@@ -15,8 +16,10 @@ from .traits import computed_recompute_all
     retry_backoff=True,
     max_retries=5,
 )
-def batch_process_task(batch_id: int) -> None:
+def batch_process_task(batch_id: int, source_id: int | None = None) -> None:
     """Process this batch and, in the same transaction, the waiting batches of its source behind it."""
+    if source_id is not None:
+        hotpath.drain_flag_clear(source_id)  # before the claim: later requests queue the next drain
     batch_process(batch_id=batch_id, more=settings.INGEST_GROUP_BATCHES - 1)
 
 
