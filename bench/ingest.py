@@ -315,7 +315,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true")

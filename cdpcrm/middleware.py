@@ -4,6 +4,8 @@
 """
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.db import connection
+from django.urls import Resolver404, get_resolver
 
 MACHINE_PREFIXES = ("/api/", "/v1/")
 
@@ -13,3 +15,33 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         if request.path.startswith(MACHINE_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+TRACKING_PREFIX = "/v1/"
+TRACKING_URLCONF = "cdpcrm.tracking_urlconf"
+
+
+class TrackingFastPathMiddleware:
+    """Answer the tracking API (/v1/) right here, without the rest of the middleware chain.
+
+    Tracking clients post hundreds of requests a second and need none of sessions, CSRF, users, messages,
+    htmx or history; skipping them (and the page URL patterns) takes about a tenth off each request's CPU.
+    Placed after SecurityMiddleware, WhiteNoise and CORS, so their headers and the CORS preflight still apply
+    on the way in and out. A /v1/ path that is not a tracking URL goes down the normal chain (404 there).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(TRACKING_PREFIX):
+            try:
+                match = get_resolver(TRACKING_URLCONF).resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            request.resolver_match = match
+            # No "SELECT 1" health check before the first query: a dead connection fails that query, the
+            # client gets a 500 and retries (every Segment library does), and Django drops the connection.
+            connection.health_check_done = True
+            return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)

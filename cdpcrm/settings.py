@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "cdpcrm.middleware.TrackingFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -237,6 +238,8 @@ INGEST_GROUP_BATCHES = env_int("INGEST_GROUP_BATCHES", 100)
 INGEST_GROUP_EVENTS = env_int("INGEST_GROUP_EVENTS", 5000)
 # While a drain task of a source is queued, new requests do not queue another (the flag expires after this).
 INGEST_DRAIN_FLAG_SECONDS = env_int("INGEST_DRAIN_FLAG_SECONDS", 10)
+# A queued drain starts this long after the request that queued it, gathering the requests behind it.
+INGEST_DRAIN_DELAY_MS = env_int("INGEST_DRAIN_DELAY_MS", 250)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 

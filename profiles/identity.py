@@ -11,9 +11,9 @@ One Identity row per pair, unique in the database. The rules follow Segment Unif
 - blocked values (IDENTITY_BLOCKED_VALUES: "null", "undefined", "0"...) never link anything.
 
 The whole batch is resolved in memory, event by event in batch order, then written with a fixed number of
-queries. On PostgreSQL the batch first takes transaction-level advisory locks on its identifiers (sorted, so
-two workers never deadlock on them) and row locks on the profiles they point to, so two workers seeing the
-same new identifiers at once end with one profile.
+queries. On PostgreSQL the batch first takes transaction-level advisory locks on its identifiers that no
+profile holds yet (sorted, so two workers never deadlock on them) and row locks on the profiles the others
+point to, so two workers seeing the same new identifiers at once end with one profile.
 """
 
 import hashlib
@@ -40,10 +40,17 @@ DEFAULT_BLOCKED = ("", "null", "undefined", "none", "nil", "0", "-1", "nan", "un
 LOCK_ROUNDS = 4
 
 
+_blocked_memo: tuple[object, set[str]] = (object(), set())
+
+
 def blocked_values() -> set[str]:
+    """The normalised blocked values; computed once per settings value (this runs for every identifier)."""
+    global _blocked_memo
     configured = getattr(settings, "IDENTITY_BLOCKED_VALUES", None)
-    values = DEFAULT_BLOCKED if configured is None else configured
-    return {str(value).strip().lower() for value in values}
+    if configured is not _blocked_memo[0]:
+        values = DEFAULT_BLOCKED if configured is None else configured
+        _blocked_memo = (configured, {str(value).strip().lower() for value in values})
+    return _blocked_memo[1]
 
 
 def phone_e164(value) -> str:
@@ -174,13 +181,17 @@ def _profiles_lock(profile_ids: Iterable[int]) -> dict[int, Profile]:
     }
 
 
-def _known_locked(identifiers: set[Identifier]) -> tuple[dict[Identifier, int], dict[int, Profile]]:
+def _known_locked(
+    identifiers: set[Identifier], known: dict[Identifier, int] | None = None
+) -> tuple[dict[Identifier, int], dict[int, Profile]]:
     """Stored identities of the batch and their profiles, locked for this transaction.
 
     Between reading an identity and locking its profile a concurrent merge may move the identity to
-    another profile; re-reading after the lock catches that (READ COMMITTED sees the committed move).
+    another profile, or another worker may store one of the new identifiers; re-reading after the lock
+    catches both (READ COMMITTED sees what committed meanwhile). `known`: a first read already made.
     """
-    known = identities_load(identifiers)
+    if known is None:
+        known = identities_load(identifiers)
     if connection.vendor != "postgresql":
         return known, _profiles_lock(known.values())
     locked: dict[int, Profile] = {}
@@ -351,9 +362,14 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     result = Resolution()
     if not wanted:
         return result
+    first_read = None
     if connection.vendor == "postgresql":
-        _advisory_lock(wanted)
-    known, locked = _known_locked(wanted)
+        # Only identifiers nobody holds yet need the advisory lock (two workers must not both create
+        # them); known ones are protected by their profile's row lock below. In steady traffic almost
+        # every identifier is known, so the lock table stays small whatever the batch size.
+        first_read = identities_load(wanted)
+        _advisory_lock(wanted - first_read.keys())
+    known, locked = _known_locked(wanted, first_read)
     user_ids: dict[int, set[str]] = {}
     for profile_id, value in _user_ids_of(sorted(locked)):
         user_ids.setdefault(profile_id, set()).add(value)

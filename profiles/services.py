@@ -1,6 +1,5 @@
 """Writes of the CDP ingestion: sources and keys, accepting requests into the inbox, processing batches."""
 
-import json
 import logging
 import os
 import secrets
@@ -79,7 +78,7 @@ def source_set_enabled(*, source: Source, enabled: bool) -> Source:
     return source
 
 
-def _enqueue(batch_id: int, source_id: int | None = None) -> None:
+def _enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = True) -> None:
     """Queue the processing of a batch; with `source_id`, only if no drain of that source is queued yet.
 
     A queued task processes every waiting batch of its source (batch_process with `more`), so under load
@@ -93,7 +92,9 @@ def _enqueue(batch_id: int, source_id: int | None = None) -> None:
     ):
         return
     try:
-        batch_process_task.delay(batch_id, source_id)
+        # A drain waits a moment so that a trickle of small requests is processed as one group.
+        delay = settings.INGEST_DRAIN_DELAY_MS / 1000 if source_id is not None and wait else 0
+        batch_process_task.apply_async((batch_id, source_id), countdown=delay or None)
     except Exception:
         # The batch is stored; the sweeper re-enqueues it once the broker is back.
         logger.exception("could not enqueue ingest batch %s; the sweeper will retry", batch_id)
@@ -248,7 +249,7 @@ def _events_insert(
             with cursor.cursor.copy(f"COPY profiles_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(
-                        [json.dumps(value) if i in json_at else value for i, value in enumerate(row)]
+                        [pgsql.json_text(value) if i in json_at else value for i, value in enumerate(row)]
                     )
         return
     Event.objects.bulk_create(
@@ -284,7 +285,7 @@ def _batch_parse(batch: IngestBatch, source: Source) -> _Parsed:
         browser_source=source.is_browser,
     )
     try:
-        body = json.loads(batch.body)
+        body = pgsql.json_parse(batch.body)
     except ValueError:
         body = {}
     events, rejections = normalize_body(
@@ -324,7 +325,8 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             return None
         _test_delay()
         source = batch.source
-        group, handed_back = _group_budget(batch, _claim_more(batch, limit=more))
+        claimed = _claim_more(batch, limit=more)
+        group, handed_back = _group_budget(batch, claimed)
         parsed = [_batch_parse(member, source) for member in group]
 
         # A messageId counts once per source: the first batch that carried it owns the event.
@@ -370,6 +372,24 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             part.batch.rejected_count = len(part.rejections)
         if len(group) == 1:
             batch.save(update_fields=["processed_at", "accepted_count", "rejected_count"])
+        elif connection.vendor == "postgresql":
+            pgsql.update_from_records(
+                table=IngestBatch._meta.db_table,
+                columns={
+                    "processed_at": "timestamptz",
+                    "accepted_count": "integer",
+                    "rejected_count": "integer",
+                },
+                records=[
+                    {
+                        "id": member.pk,
+                        "processed_at": member.processed_at,
+                        "accepted_count": member.accepted_count,
+                        "rejected_count": member.rejected_count,
+                    }
+                    for member in group
+                ],
+            )
         else:
             IngestBatch.objects.bulk_update(group, ["processed_at", "accepted_count", "rejected_count"])
         latest = max((e.received_at for e in new_events), default=batch.received_at)
@@ -382,6 +402,9 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
         )
         for pk in handed_back:
             transaction.on_commit(lambda pk=pk: _enqueue(pk))
+        if more and len(claimed) >= more:
+            # A full group: more batches may be waiting whose requests found a drain already queued.
+            transaction.on_commit(lambda: _enqueue(batch.pk, source.pk, wait=False))
         if touched or merged_away:
             transaction.on_commit(
                 lambda: profiles_changed.send(

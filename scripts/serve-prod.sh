@@ -34,7 +34,7 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 .venv/bin/celery -A cdpcrm beat -l INFO --schedule /tmp/cdpcrm-celerybeat-schedule &
 pids+=($!)
-.venv/bin/gunicorn cdpcrm.wsgi --bind "127.0.0.1:$PORT" --workers "${WEB_WORKERS:-3}" --access-logfile - &
+.venv/bin/gunicorn cdpcrm.wsgi --bind "127.0.0.1:$PORT" --access-logfile - &  # workers, threads: gunicorn.conf.py
 pids+=($!)
 echo "Production stack up: http://127.0.0.1:$PORT/  (healthz: http://127.0.0.1:$PORT/healthz)"
 wait -n

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -43,6 +44,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
             )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate counters and drain flags are keyed by ids a later test's rows may reuse: start each test clean."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,5 @@
+"""The tracking API alone, for TrackingFastPathMiddleware (the same views cdpcrm.urls mounts under /v1/)."""
+
+from django.urls import include, path
+
+urlpatterns = [path("v1/", include("profiles.tracking_urls"))]
