@@ -150,19 +150,32 @@ def _claim_next_of_source(batch_id: int) -> IngestBatch | None:
     )
 
 
-def _claim_more(batch: IngestBatch, *, limit: int) -> list[IngestBatch]:
-    """Other waiting batches of the same source, oldest first, locked for this transaction.
+def _claim_more(batch: IngestBatch, *, limit: int) -> tuple[list[IngestBatch], bool]:
+    """Other waiting batches of the same source, oldest first, within the event budget, locked; and
+    whether more are waiting beyond them.
 
     Processing them together spreads the fixed per-transaction work (locks, profile reads and writes,
-    counters, the commit) over many events; their own queued tasks later find them done. On SQLite (one
-    writer, no row locks) batches go one at a time.
+    counters, the commit) over many events; their own queued tasks later find them done. The budget is
+    applied to the waiting batches' sizes before locking, so batches past it are neither locked nor read.
+    On SQLite (one writer, no row locks) batches go one at a time.
     """
     if limit <= 0 or not connection.features.has_select_for_update_skip_locked:
-        return []
-    return list(
+        return [], False
+    waiting = (
         IngestBatch.objects.filter(source_id=batch.source_id, processed_at__isnull=True)
         .exclude(pk=batch.pk)
         .order_by("received_at", "pk")
+    )
+    budget = settings.INGEST_GROUP_EVENTS - batch.event_count
+    chosen: list[int] = []
+    sizes = list(waiting.values_list("pk", "event_count")[: limit + 1])
+    for pk, size in sizes[:limit]:
+        if size > budget:
+            break
+        chosen.append(pk)
+        budget -= size
+    claimed = list(
+        waiting.filter(pk__in=chosen)
         .select_for_update(skip_locked=True)
         .only(
             "id",
@@ -174,8 +187,9 @@ def _claim_more(batch: IngestBatch, *, limit: int) -> list[IngestBatch]:
             "client_ip",
             "user_agent",
             "event_count",
-        )[:limit]
+        )
     )
+    return claimed, len(chosen) < len(sizes)
 
 
 def _test_delay() -> None:
@@ -294,20 +308,6 @@ def _batch_parse(batch: IngestBatch, source: Source) -> _Parsed:
     return _Parsed(batch, events, rejections)
 
 
-def _group_budget(batch: IngestBatch, more: list[IngestBatch]) -> tuple[list[IngestBatch], list[int]]:
-    """The claimed batches to process now (within the event budget) and those to hand back to the queue."""
-    budget = settings.INGEST_GROUP_EVENTS - batch.event_count
-    group, back = [batch], []
-    for other in more:
-        if other.event_count <= budget:
-            group.append(other)
-            budget -= other.event_count
-        else:
-            back.append(other.pk)
-            budget = -1  # keep the order: nothing after a batch handed back
-    return group, back
-
-
 def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
     """Normalise, resolve and store the events of an inbox batch; a fixed number of queries per call.
 
@@ -325,8 +325,8 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             return None
         _test_delay()
         source = batch.source
-        claimed = _claim_more(batch, limit=more)
-        group, handed_back = _group_budget(batch, claimed)
+        claimed, more_waiting = _claim_more(batch, limit=more)
+        group = [batch, *claimed]
         parsed = [_batch_parse(member, source) for member in group]
 
         # A messageId counts once per source: the first batch that carried it owns the event.
@@ -400,10 +400,8 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             if connection.vendor == "postgresql"
             else latest,
         )
-        for pk in handed_back:
-            transaction.on_commit(lambda pk=pk: _enqueue(pk))
-        if more and len(claimed) >= more:
-            # A full group: more batches may be waiting whose requests found a drain already queued.
+        if more_waiting:
+            # A full group: more batches are waiting, whose requests may have found a drain already queued.
             transaction.on_commit(lambda: _enqueue(batch.pk, source.pk, wait=False))
         if touched or merged_away:
             transaction.on_commit(

@@ -76,22 +76,24 @@ def test_a_group_takes_a_fixed_number_of_queries_whatever_the_number_of_batches(
     assert queries(2, 100) == queries(12, 200)
 
 
-def test_batches_over_the_event_budget_go_back_to_the_queue(
+def test_batches_over_the_event_budget_wait_for_the_next_drain(
     grouping, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.INGEST_GROUP_EVENTS = 3
     source, _ = make_source()
     first, second, third = (_store(source, [track(n * 10), track(n * 10 + 1)]) for n in range(3))
-    requeued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue", requeued.append)
+    requeued: list[tuple] = []
+    monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: requeued.append(args))
 
     with django_capture_on_commit_callbacks(execute=True):
         result = batch_process(batch_id=first.pk, more=10)
 
-    assert result.batches == 1
-    assert sorted(requeued) == [second.pk, third.pk]
+    assert result.batches == 1  # 2 + 2 events would pass the budget of 3
+    assert requeued == [(first.pk, source.pk)]  # one drain for the source picks up the rest
     assert IngestBatch.objects.filter(processed_at__isnull=True).count() == 2
-    assert batch_process(batch_id=second.pk, more=10).batches == 1  # 2 + 2 events would pass the budget of 3
+    assert batch_process(batch_id=first.pk, more=10).batches == 1
+    assert batch_process(batch_id=first.pk, more=10).batches == 1
+    assert batch_process(batch_id=first.pk, more=10) is None
 
 
 def _order(n: int, revenue, **extra) -> dict:
