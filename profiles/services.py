@@ -7,7 +7,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Subquery
@@ -327,6 +329,15 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
         source = batch.source
         claimed, more_waiting = _claim_more(batch, limit=more)
         group = [batch, *claimed]
+        if more_waiting:
+            # More batches wait behind this group, and their requests may have found a drain queued: queue
+            # the next drain now, so another worker process claims them (SKIP LOCKED passes over this group)
+            # while this one works. Inline (eager) tasks would run inside this transaction: after it.
+            continue_drain = partial(_enqueue, batch.pk, source.pk, wait=False)
+            if current_app.conf.task_always_eager:
+                transaction.on_commit(continue_drain)
+            else:
+                continue_drain()
         parsed = [_batch_parse(member, source) for member in group]
 
         # A messageId counts once per source: the first batch that carried it owns the event.
@@ -400,9 +411,6 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             if connection.vendor == "postgresql"
             else latest,
         )
-        if more_waiting:
-            # A full group: more batches are waiting, whose requests may have found a drain already queued.
-            transaction.on_commit(lambda: _enqueue(batch.pk, source.pk, wait=False))
         if touched or merged_away:
             transaction.on_commit(
                 lambda: profiles_changed.send(
