@@ -150,3 +150,18 @@ def test_an_error_added_after_validation_also_marks_and_focuses_the_field():
     form.add_error("email", "Another contact already uses this email address.")
     assert form.fields["email"].widget.attrs["autofocus"] is True
     assert form.fields["email"].widget.attrs["class"].count("is-invalid") == 1
+
+
+def test_gunicorn_config_runs_threads_and_shortens_the_gil_switch_interval(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("WEB_THREADS", "6")
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", 3, 6)
+    before = sys.getswitchinterval()
+    try:
+        config["post_worker_init"](worker=None)
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(before)
