@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.db import connection
 
 from .factories import basic_auth, make_source
 
@@ -25,3 +26,10 @@ def post(client, source_and_key, django_capture_on_commit_callbacks):
             return client.post(path, data=body, content_type="application/json", **extra)
 
     return send
+
+
+@pytest.fixture
+def grouping():
+    """Batches are grouped only where rows can be locked with SKIP LOCKED."""
+    if connection.vendor != "postgresql":
+        pytest.skip("batches are grouped only where rows can be locked with SKIP LOCKED (PostgreSQL)")

@@ -2,9 +2,10 @@
 
 import base64
 import itertools
+import json
 
-from profiles.models import Source
-from profiles.services import source_create
+from profiles.models import IngestBatch, Source
+from profiles.services import batch_accept, request_info_now, source_create
 
 _counter = itertools.count()
 
@@ -33,3 +34,14 @@ def track(n: int = 0, **extra) -> dict:
         "properties": {"sku": f"SKU-{n}"},
         **extra,
     }
+
+
+def store_batch(source, items: list[dict]) -> IngestBatch:
+    """An inbox batch as the view stores it; processing runs only if on-commit callbacks are executed."""
+    return batch_accept(
+        source=source,
+        kind="batch",
+        body=json.dumps({"batch": items}),
+        event_count=len(items),
+        info=request_info_now(client_ip="127.0.0.1", user_agent="", browser_source=False),
+    )

@@ -1,48 +1,26 @@
 """Under load a worker processes the waiting batches of a source together; computed traits fold incrementally."""
 
-import json
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from profiles import services
 from profiles.models import ComputedTrait, Event, IngestBatch, IngestError, Profile
-from profiles.services import batch_accept, batch_process, request_info_now
+from profiles.services import batch_process
 from profiles.traits import computed_values
 
-from .factories import make_source, track
+from .factories import make_source, store_batch, track
 
 pytestmark = pytest.mark.django_db
-
-
-def _postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _store(source, items) -> IngestBatch:
-    return batch_accept(
-        source=source,
-        kind="batch",
-        body=json.dumps({"batch": items}),
-        event_count=len(items),
-        info=request_info_now(client_ip="127.0.0.1", user_agent="", browser_source=False),
-    )
-
-
-@pytest.fixture
-def grouping():
-    if not _postgresql():
-        pytest.skip("batches are grouped only where rows can be locked with SKIP LOCKED (PostgreSQL)")
 
 
 def test_waiting_batches_of_one_source_are_processed_in_one_go(grouping):
     shop, _ = make_source(name="Shop")
     other, _ = make_source(name="Other")
-    first = _store(shop, [track(1), track(2)])
-    second = _store(shop, [track(2), track(3), {"type": "track", "messageId": "no-ids", "event": "X"}])
-    third = _store(shop, [track(4)])
-    elsewhere = _store(other, [track(1)])
+    first = store_batch(shop, [track(1), track(2)])
+    second = store_batch(shop, [track(2), track(3), {"type": "track", "messageId": "no-ids", "event": "X"}])
+    third = store_batch(shop, [track(4)])
+    elsewhere = store_batch(other, [track(1)])
 
     result = batch_process(batch_id=first.pk, more=10)
 
@@ -68,7 +46,7 @@ def test_a_group_takes_a_fixed_number_of_queries_whatever_the_number_of_batches(
     source, _ = make_source()
 
     def queries(batches: int, offset: int) -> int:
-        stored = [_store(source, [track(offset + n, userId=f"u-{offset + n}")]) for n in range(batches)]
+        stored = [store_batch(source, [track(offset + n, userId=f"u-{offset + n}")]) for n in range(batches)]
         with CaptureQueriesContext(connection) as captured:
             assert batch_process(batch_id=stored[0].pk, more=50).batches == batches
         return len(captured)
@@ -81,7 +59,7 @@ def test_batches_over_the_event_budget_wait_for_the_next_drain(
 ):
     settings.INGEST_GROUP_EVENTS = 3
     source, _ = make_source()
-    first, second, third = (_store(source, [track(n * 10), track(n * 10 + 1)]) for n in range(3))
+    first, second, third = (store_batch(source, [track(n * 10), track(n * 10 + 1)]) for n in range(3))
     requeued: list[tuple] = []
     monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: requeued.append(args))
 
@@ -132,9 +110,11 @@ def test_folded_computed_traits_match_a_full_recompute():
     web, _ = make_source(name="Web")
     app, _ = make_source(name="App")
 
-    batch_process(batch_id=_store(web, [_order(1, 40), _order(2, "12.5"), track(9, userId="ann")]).pk)
-    batch_process(batch_id=_store(app, [_order(3, "n/a"), _order(4, 7), _order(5, None)]).pk)
-    batch_process(batch_id=_store(web, [_order(1, 40), _order(6, True)]).pk)  # a re-sent order counts once
+    batch_process(batch_id=store_batch(web, [_order(1, 40), _order(2, "12.5"), track(9, userId="ann")]).pk)
+    batch_process(batch_id=store_batch(app, [_order(3, "n/a"), _order(4, 7), _order(5, None)]).pk)
+    batch_process(
+        batch_id=store_batch(web, [_order(1, 40), _order(6, True)]).pk
+    )  # a re-sent order counts once
 
     profile = Profile.objects.get()
     folded = profile.computed_traits

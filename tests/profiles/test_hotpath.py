@@ -3,13 +3,12 @@
 import json
 
 import pytest
-from django.db import connection
 
 from profiles import hotpath, services
 from profiles.models import Event, IngestBatch, Source
-from profiles.services import batch_accept, batch_process, request_info_now
+from profiles.services import batch_process
 
-from .factories import basic_auth, make_source, track
+from .factories import basic_auth, make_source, store_batch, track
 
 pytestmark = pytest.mark.django_db
 
@@ -62,16 +61,6 @@ def test_saving_a_source_invalidates_the_cache_at_once(client):
     assert _post(client, key, track(2)).status_code == 403
 
 
-def _store(source, items) -> IngestBatch:
-    return batch_accept(
-        source=source,
-        kind="batch",
-        body=json.dumps({"batch": items}),
-        event_count=len(items),
-        info=request_info_now(client_ip="127.0.0.1", user_agent="", browser_source=False),
-    )
-
-
 @pytest.fixture
 def queued(monkeypatch):
     """Record the processing tasks the accept path queues instead of sending them."""
@@ -86,27 +75,21 @@ def test_one_drain_is_queued_per_source_until_it_starts(queued, django_capture_o
     shop, _ = make_source()
     other, _ = make_source()
     with django_capture_on_commit_callbacks(execute=True):
-        first = _store(shop, [track(1)])
-        _store(shop, [track(2)])
-        _store(shop, [track(3)])
-        elsewhere = _store(other, [track(4)])
+        first = store_batch(shop, [track(1)])
+        store_batch(shop, [track(2)])
+        store_batch(shop, [track(3)])
+        elsewhere = store_batch(other, [track(4)])
     assert queued == [(first.pk, shop.pk), (elsewhere.pk, other.pk)]
 
     hotpath.drain_flag_clear(shop.pk)  # what the task does before it claims the waiting batches
     with django_capture_on_commit_callbacks(execute=True):
-        fourth = _store(shop, [track(5)])
+        fourth = store_batch(shop, [track(5)])
     assert queued[-1] == (fourth.pk, shop.pk)
-
-
-@pytest.fixture
-def grouping():
-    if connection.vendor != "postgresql":
-        pytest.skip("batches are grouped only where rows can be locked with SKIP LOCKED (PostgreSQL)")
 
 
 def test_a_task_whose_batch_is_done_still_drains_its_source(grouping, queued):
     source, _ = make_source()
-    done, waiting = _store(source, [track(1)]), _store(source, [track(2)])
+    done, waiting = store_batch(source, [track(1)]), store_batch(source, [track(2)])
     batch_process(batch_id=done.pk)
 
     result = batch_process(batch_id=done.pk, more=10)
@@ -118,7 +101,7 @@ def test_a_task_whose_batch_is_done_still_drains_its_source(grouping, queued):
 
 def test_a_full_group_queues_the_next_drain(grouping, queued, django_capture_on_commit_callbacks):
     source, _ = make_source()
-    batches = [_store(source, [track(n)]) for n in range(5)]
+    batches = [store_batch(source, [track(n)]) for n in range(5)]
     hotpath.drain_flag_clear(source.pk)
     queued.clear()
 
