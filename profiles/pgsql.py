@@ -74,20 +74,28 @@ def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Mo
     ]
 
 
-def update_from_records(*, table: str, columns: dict[str, str], records: list[dict]) -> None:
-    """UPDATE many rows by id from one JSON document (`columns`: name -> SQL type, besides `id`).
+def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Django's `bulk_update(objs, fields)` in one statement: on PostgreSQL an UPDATE from one JSON document.
 
-    One json.dumps and PostgreSQL's own JSON parser: cheaper than binding an array per column, whose
-    elements psycopg quotes one by one in Python.
+    Django builds a CASE per row and column, and binding an array per column makes psycopg quote every
+    element in Python; one orjson document parsed by PostgreSQL (`json_to_recordset`) is several times
+    cheaper for thousands of rows. Column types come from the model's fields.
     """
-    if not records:
+    if not objs:
         return
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in columns)
-    definition = ", ".join(["id bigint", *(f'"{name}" {kind}' for name, kind in columns.items())])
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objs, fields)
+        return
+    meta = model._meta
+    targets = [meta.get_field(name) for name in fields]
+    assignments = ", ".join(f'"{f.column}" = v."{f.column}"' for f in targets)
+    definition = ", ".join(["id bigint", *(f'"{f.column}" {f.db_type(connection)}' for f in targets)])
     query = (
-        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 (names from model metadata; values bound)
+        f"UPDATE {meta.db_table} AS t SET {assignments} "  # noqa: S608 (names from model metadata; values bound)
         f"FROM json_to_recordset(%s::json) AS v({definition}) WHERE t.id = v.id"
     )
+    records = [{"id": obj.pk, **{f.column: getattr(obj, f.attname) for f in targets}} for obj in objs]
     with _cursor() as cursor:
         cursor.execute(query, [json_text(records)])
 

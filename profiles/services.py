@@ -5,6 +5,7 @@ import os
 import secrets
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -29,10 +30,6 @@ logger = logging.getLogger(__name__)
 WRITE_KEY_PREFIX_LENGTH = 8
 
 
-def write_key_hash(write_key: str) -> str:
-    return write_key_digest(write_key)
-
-
 def _new_write_key() -> str:
     return secrets.token_urlsafe(24)
 
@@ -44,7 +41,7 @@ def source_create(*, name: str, kind: str) -> tuple[Source, str]:
     source = Source(
         name=name.strip(),
         kind=kind,
-        write_key_hash=write_key_hash(write_key),
+        write_key_hash=write_key_digest(write_key),
         write_key_prefix=write_key[:WRITE_KEY_PREFIX_LENGTH],
     )
     source.full_clean()
@@ -56,7 +53,7 @@ def source_create(*, name: str, kind: str) -> tuple[Source, str]:
 def source_rotate_key(*, source: Source) -> str:
     """Replace the write key; the old key stops working at once."""
     write_key = _new_write_key()
-    source.write_key_hash = write_key_hash(write_key)
+    source.write_key_hash = write_key_digest(write_key)
     source.write_key_prefix = write_key[:WRITE_KEY_PREFIX_LENGTH]
     source.key_rotated_at = timezone.now()
     source.save(update_fields=["write_key_hash", "write_key_prefix", "key_rotated_at", "updated_at"])
@@ -372,37 +369,12 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
         ]
         if errors:
             IngestError.objects.bulk_create(errors)
-        accepted_per_batch: dict[int, int] = {}
-        for event in new_events:
-            accepted_per_batch[batch_of[event.message_id]] = (
-                accepted_per_batch.get(batch_of[event.message_id], 0) + 1
-            )
+        accepted_per_batch = Counter(batch_of[event.message_id] for event in new_events)
         for part in parsed:
             part.batch.processed_at = now
             part.batch.accepted_count = accepted_per_batch.get(part.batch.pk, 0)
             part.batch.rejected_count = len(part.rejections)
-        if len(group) == 1:
-            batch.save(update_fields=["processed_at", "accepted_count", "rejected_count"])
-        elif connection.vendor == "postgresql":
-            pgsql.update_from_records(
-                table=IngestBatch._meta.db_table,
-                columns={
-                    "processed_at": "timestamptz",
-                    "accepted_count": "integer",
-                    "rejected_count": "integer",
-                },
-                records=[
-                    {
-                        "id": member.pk,
-                        "processed_at": member.processed_at,
-                        "accepted_count": member.accepted_count,
-                        "rejected_count": member.rejected_count,
-                    }
-                    for member in group
-                ],
-            )
-        else:
-            IngestBatch.objects.bulk_update(group, ["processed_at", "accepted_count", "rejected_count"])
+        pgsql.bulk_update(group, ["processed_at", "accepted_count", "rejected_count"])
         latest = max((e.received_at for e in new_events), default=batch.received_at)
         Source.objects.filter(pk=source.pk).update(
             events_accepted=F("events_accepted") + len(new_events),

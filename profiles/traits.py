@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, timedelta
 
-from django.db import connection
 from django.db.models import (
     Count,
     FloatField,
@@ -113,9 +112,8 @@ def profiles_apply(
         )
     now = timezone.now()
     links_before = {pk: (p.contact_id, p.company_id) for pk, p in profiles.items()}
-    dirty: set[int] = (
-        set()
-    )  # profiles whose traits changed (the rest only get seen times and computed traits)
+    # Profiles whose traits or links changed; the rest only get seen times and computed traits.
+    dirty: set[int] = set()
 
     # Merged-away profiles fold into their survivor, newest trait value winning by event time.
     contact_moves: list[int] = []
@@ -174,42 +172,23 @@ def profiles_apply(
         created=set(resolution.created),
     )
     dirty.update(p.pk for p in live if links_before.get(p.pk) != (p.contact_id, p.company_id))
-    _profiles_write([p for p in live if p.pk in dirty])
-    _profiles_touch([p for p in live if p.pk not in dirty])
+    pgsql.bulk_update([p for p in live if p.pk in dirty], PROFILE_FIELDS)
+    pgsql.bulk_update([p for p in live if p.pk not in dirty], TOUCH_FIELDS)
     return sorted(p.pk for p in live)
 
 
-PROFILE_COLUMNS = {
-    "traits": "jsonb",
-    "trait_times": "jsonb",
-    "first_seen": "timestamptz",
-    "last_seen": "timestamptz",
-    "contact_id": "bigint",
-    "company_id": "bigint",
-    "updated_at": "timestamptz",
-    "computed_traits": "jsonb",
-}
-TOUCH_COLUMNS = ("first_seen", "last_seen", "updated_at", "computed_traits")
-
-
-def _profiles_write(profiles: list[Profile], columns: Iterable[str] = tuple(PROFILE_COLUMNS)) -> None:
-    """Store these columns of a batch's profiles in one statement."""
-    if not profiles:
-        return
-    columns = list(columns)
-    if connection.vendor == "postgresql":
-        pgsql.update_from_records(
-            table=Profile._meta.db_table,
-            columns={name: PROFILE_COLUMNS[name] for name in columns},
-            records=[{"id": p.pk, **{name: getattr(p, name) for name in columns}} for p in profiles],
-        )
-        return
-    Profile.objects.bulk_update(profiles, [name.removesuffix("_id") for name in columns])
-
-
-def _profiles_touch(profiles: list[Profile]) -> None:
-    """Profiles whose traits did not change: only seen times and computed traits are written."""
-    _profiles_write(profiles, TOUCH_COLUMNS)
+PROFILE_FIELDS = (
+    "traits",
+    "trait_times",
+    "first_seen",
+    "last_seen",
+    "contact",
+    "company",
+    "updated_at",
+    "computed_traits",
+)
+# Profiles whose traits did not change: only seen times and computed traits are written.
+TOUCH_FIELDS = ("first_seen", "last_seen", "updated_at", "computed_traits")
 
 
 def _profile_email(profile: Profile) -> str:
@@ -455,7 +434,7 @@ def computed_refresh(*, profile_ids: Iterable[int]) -> int:
     values = computed_values(profile_ids=profile_ids)
     if not values:
         return 0
-    _profiles_write([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
+    pgsql.bulk_update([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
     return len(values)
 
 
