@@ -83,9 +83,13 @@ def manage(env: dict, *args: str) -> str:
     ).stdout
 
 
+STACK_LOG: str | None = None  # set by --stack-log: gunicorn's and the worker's output go there
+
+
 def start(cmd: list[str], env: dict) -> subprocess.Popen:
+    output = open(STACK_LOG, "a") if STACK_LOG else subprocess.DEVNULL  # noqa: SIM115 (lives with the process)
     return subprocess.Popen(
-        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
     )
 
 
@@ -320,9 +324,10 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--tangled", action="store_true", help="identities that tie profiles on most events")
+    parser.add_argument("--stack-log", help="append gunicorn's and the worker's output to this file")
     args = parser.parse_args()
-    global TANGLED
-    TANGLED = args.tangled
+    global TANGLED, STACK_LOG
+    TANGLED, STACK_LOG = args.tangled, args.stack_log
 
     env = stack_env()
     print(f"database {DATABASE_URL} (re-created), broker {BROKER_URL}, cpus {os.cpu_count()}")
