@@ -234,6 +234,9 @@ class Resolution:
     created: list[int] = field(default_factory=list)
     profiles: dict[int, Profile] = field(default_factory=dict)  # every profile involved, locked, by id
     records: list[MergeRecord] = field(default_factory=list)
+    # Profiles reached only by events that change nothing but seen times and computed traits, resolved
+    # without a lock (see batch_resolve): the caller updates them in a short transaction of their own.
+    unlocked: set[int] = field(default_factory=set)
 
 
 class _Plan:
@@ -352,8 +355,46 @@ class _Plan:
         return f"shared {identifier[0].replace('_', ' ')}"
 
 
-def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None) -> Resolution:
-    """Resolve, create and merge the profiles of a batch's events; a fixed number of queries per batch."""
+# Events of these types change a profile's seen times and computed traits only (no traits, no links).
+PASSIVE_TYPES = frozenset({"track", "page", "screen"})
+
+
+def _passive_split(
+    per_event: list[tuple[NormalizedEvent, list[Identifier]]], known: dict[Identifier, int]
+) -> tuple[set[Identifier], set[int]]:
+    """The identifiers that need their profiles locked, and the profiles that need no lock.
+
+    A profile needs no lock when every event reaching it is passive (track, page, screen without an
+    e-mail) and carries only identifiers that already belong to it: resolution neither moves nor adds
+    identities there, and its seen times and computed traits are folded later with atomic row updates.
+    Everything else (new identifiers, merges, traits, groups) takes the locked path.
+    """
+    locked_ids: set[Identifier] = set()
+    locked_profiles: set[int] = set()
+    passive: dict[int, list[Identifier]] = {}
+    for event, identifiers in per_event:
+        every = identifiers + [i for i in alias_candidates(event) if i not in identifiers]
+        owners = {known.get(i) for i in every}
+        if event.type in PASSIVE_TYPES and not event.email and len(owners) == 1 and None not in owners:
+            passive.setdefault(owners.pop(), []).extend(every)
+        else:
+            locked_ids.update(every)
+            locked_profiles.update(owner for owner in owners if owner is not None)
+    for profile, identifiers in passive.items():
+        if profile in locked_profiles:
+            locked_ids.update(identifiers)
+    return locked_ids, set(passive) - locked_profiles
+
+
+def batch_resolve(
+    *, events: list[NormalizedEvent], source_id: int | None = None, unlocked_ok: bool = False
+) -> Resolution:
+    """Resolve, create and merge the profiles of a batch's events; a fixed number of queries per batch.
+
+    With `unlocked_ok` (PostgreSQL), profiles that only passive events reach are neither locked nor read:
+    they come back in `Resolution.unlocked` for the caller to update after its commit, so that two
+    workers whose batches reach the same customers do not queue behind each other's row locks.
+    """
     per_event = [(event, event_identifiers(event)) for event in events]
     wanted: set[Identifier] = set()
     for event, identifiers in per_event:
@@ -363,13 +404,27 @@ def batch_resolve(*, events: list[NormalizedEvent], source_id: int | None = None
     if not wanted:
         return result
     first_read = None
+    unknown: set[Identifier] = set()
+    to_lock = wanted
     if connection.vendor == "postgresql":
         # Only identifiers nobody holds yet need the advisory lock (two workers must not both create
         # them); known ones are protected by their profile's row lock below. In steady traffic almost
         # every identifier is known, so the lock table stays small whatever the batch size.
         first_read = identities_load(wanted)
-        _advisory_lock(wanted - first_read.keys())
-    known, locked = _known_locked(wanted, first_read)
+        unknown = wanted - first_read.keys()
+        _advisory_lock(unknown)
+        if unlocked_ok:
+            to_lock, result.unlocked = _passive_split(per_event, first_read)
+    # After waiting for another worker's advisory locks, read again: it may have stored those identifiers.
+    reuse = first_read is not None and not unknown
+    known, locked = _known_locked(
+        to_lock, {i: p for i, p in first_read.items() if i in to_lock} if reuse else None
+    )
+    if result.unlocked:
+        # Identifiers of unlocked profiles keep their first reading; a concurrent merge of such a profile
+        # is caught when it is updated (traits.profiles_touch). One the locked re-read moved is locked now.
+        known = {**{i: first_read[i] for i in wanted - to_lock}, **known}
+        result.unlocked -= locked.keys()
     user_ids: dict[int, set[str]] = {}
     for profile_id, value in _user_ids_of(sorted(locked)):
         user_ids.setdefault(profile_id, set()).add(value)

@@ -70,6 +70,10 @@ class IngestBatch(models.Model):
     accepted_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Profiles whose seen times and computed traits still wait for this batch's group to be folded in
+    # (set on the group's first batch when its events are stored, cleared by the short transaction
+    # that folds them; the sweeper refreshes what a killed worker left here).
+    profiles_pending = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-received_at"]
@@ -79,7 +83,12 @@ class IngestBatch(models.Model):
                 fields=["received_at"],
                 condition=models.Q(processed_at__isnull=True),
                 name="ingestbatch_unprocessed_idx",
-            )
+            ),
+            models.Index(
+                fields=["processed_at"],
+                condition=models.Q(profiles_pending__isnull=False),
+                name="ingestbatch_touch_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

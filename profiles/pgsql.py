@@ -6,16 +6,21 @@ a query with hundreds of placeholders for every batch. SQLite uses the ORM equiv
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import orjson
 import psycopg
 from django.db import connection, models
 
 
-def _cursor() -> psycopg.Cursor:
+@contextmanager
+def _cursor() -> Iterator[psycopg.Cursor]:
+    """A plain psycopg cursor on Django's connection; errors come out as Django's (OperationalError...),
+    so callers and task retries treat them as they treat the ORM's."""
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def event_message_ids_existing(*, source_id: int, message_ids: Sequence[str]) -> set[str]:
@@ -49,8 +54,10 @@ def identity_values_of(*, profile_ids: Sequence[int], kind: str) -> list[tuple[i
 
 
 def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Model]:
-    """Model instances for these ids, row-locked (FOR UPDATE) in id order, with one array parameter.
+    """Model instances for these ids, row-locked in id order, with one array parameter.
 
+    The lock is FOR NO KEY UPDATE: it excludes other writers of the rows but not the foreign-key checks
+    of rows that reference them (another worker storing events of these profiles does not wait).
     JSON columns come back as text and are decoded once here, which is several times cheaper than
     psycopg's per-value jsonb loading for thousands of rows.
     """
@@ -59,7 +66,10 @@ def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Mo
     columns = ", ".join(f'"{f.column}"' + ("::text" if i in json_at else "") for i, f in enumerate(fields))
     attnames = [f.attname for f in fields]
     table = model._meta.db_table  # names come from the model's metadata; values are bound
-    query = f"SELECT {columns} FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"  # noqa: S608
+    query = (
+        f"SELECT {columns} FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
+        "ORDER BY id FOR NO KEY UPDATE"
+    )
     with _cursor() as cursor:
         # Binary results skip Django's Python-level timestamptz text loader (C loaders, same UTC datetimes).
         cursor.execute(query, [list(ids)], binary=True)
@@ -68,10 +78,17 @@ def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Mo
         model.from_db(
             connection.alias,
             attnames,
-            [json.loads(v) if i in json_at and v is not None else v for i, v in enumerate(row)],
+            [json_parse(v) if i in json_at and v is not None else v for i, v in enumerate(row)],
         )
         for row in rows
     ]
+
+
+def fetch(query: str, params) -> list[tuple]:
+    """Run one statement and return its rows."""
+    with _cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
 
 
 def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:

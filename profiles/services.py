@@ -12,7 +12,7 @@ from functools import partial
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -23,7 +23,7 @@ from .models import Event, IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, RequestInfo, normalize_body
 from .selectors import write_key_digest
 from .signals import profiles_changed
-from .traits import profiles_apply
+from .traits import profiles_apply, profiles_refresh, profiles_touch
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,10 @@ class BatchResult:
     batches: int = 1
 
 
+TOUCH_ATTEMPTS = 3  # the short second transaction of a group, before leaving it to the sweeper
+CLAIM_ROUNDS = 3  # attempts at filling a group past batches that other workers hold
+
+
 def _claim(batch_id: int) -> IngestBatch | None:
     batches = IngestBatch.objects.select_related("source").filter(pk=batch_id, processed_at__isnull=True)
     if connection.features.has_select_for_update_skip_locked:
@@ -156,7 +160,8 @@ def _claim_more(batch: IngestBatch, *, limit: int) -> tuple[list[IngestBatch], b
     Processing them together spreads the fixed per-transaction work (locks, profile reads and writes,
     counters, the commit) over many events; their own queued tasks later find them done. The budget is
     applied to the waiting batches' sizes before locking, so batches past it are neither locked nor read.
-    On SQLite (one writer, no row locks) batches go one at a time.
+    Batches another worker holds are passed over (SKIP LOCKED) and the budget goes to the next ones:
+    a few rounds of two narrow queries. On SQLite (one writer, no row locks) batches go one at a time.
     """
     if limit <= 0 or not connection.features.has_select_for_update_skip_locked:
         return [], False
@@ -166,29 +171,42 @@ def _claim_more(batch: IngestBatch, *, limit: int) -> tuple[list[IngestBatch], b
         .order_by("received_at", "pk")
     )
     budget = settings.INGEST_GROUP_EVENTS - batch.event_count
-    chosen: list[int] = []
-    sizes = list(waiting.values_list("pk", "event_count")[: limit + 1])
-    for pk, size in sizes[:limit]:
-        if size > budget:
+    claimed: list[IngestBatch] = []
+    passed: list[int] = []  # held by other workers, or claimed by this one already
+    more_waiting = False
+    for _ in range(CLAIM_ROUNDS):
+        room = limit - len(claimed)
+        sizes = list(waiting.exclude(pk__in=passed).values_list("pk", "event_count")[: room + 1])
+        chosen: list[int] = []
+        for pk, size in sizes[:room]:
+            if size > budget:
+                break
+            chosen.append(pk)
+            budget -= size
+        more_waiting = len(chosen) < len(sizes)
+        if not chosen:
             break
-        chosen.append(pk)
-        budget -= size
-    claimed = list(
-        waiting.filter(pk__in=chosen)
-        .select_for_update(skip_locked=True)
-        .only(
-            "id",
-            "source_id",
-            "kind",
-            "body",
-            "request_id",
-            "received_at",
-            "client_ip",
-            "user_agent",
-            "event_count",
+        got = list(
+            waiting.filter(pk__in=chosen)
+            .select_for_update(skip_locked=True)
+            .only(
+                "id",
+                "source_id",
+                "kind",
+                "body",
+                "request_id",
+                "received_at",
+                "client_ip",
+                "user_agent",
+                "event_count",
+            )
         )
-    )
-    return claimed, len(chosen) < len(sizes)
+        claimed += got
+        passed += chosen
+        if len(got) == len(chosen):
+            break
+        budget += sum(size for pk, size in sizes if pk in set(chosen) - {b.pk for b in got})
+    return claimed, more_waiting
 
 
 def _test_delay() -> None:
@@ -315,6 +333,9 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
     batch is already processed or another worker holds it. Idempotent: events are unique per (source,
     messageId), so processing the same batch again adds nothing.
     """
+    import time as _t
+
+    _t0 = _t.time()
     with transaction.atomic():
         batch = _claim(batch_id)
         if batch is None and more > 0 and connection.features.has_select_for_update_skip_locked:
@@ -347,12 +368,13 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
                     candidates.append(event)
         existing = _message_ids_existing(source_id=source.pk, message_ids=list(batch_of))
         new_events = [event for event in candidates if event.message_id not in existing]
-        resolution = batch_resolve(events=new_events, source_id=source.pk)
+        resolution = batch_resolve(events=new_events, source_id=source.pk, unlocked_ok=True)
         _events_insert(
             source_id=source.pk, events=new_events, batch_ids=batch_of, profile_ids=resolution.profile_ids
         )
         touched = profiles_apply(events=new_events, resolution=resolution, source_name=source.name)
         merged_away = sorted(resolution.merged)
+        pending = sorted(resolution.unlocked)
         now = timezone.now()
         errors = [
             IngestError(
@@ -374,7 +396,9 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             part.batch.processed_at = now
             part.batch.accepted_count = accepted_per_batch.get(part.batch.pk, 0)
             part.batch.rejected_count = len(part.rejections)
-        pgsql.bulk_update(group, ["processed_at", "accepted_count", "rejected_count"])
+            part.batch.profiles_pending = None
+        batch.profiles_pending = pending or None
+        pgsql.bulk_update(group, ["processed_at", "accepted_count", "rejected_count", "profiles_pending"])
         latest = max((e.received_at for e in new_events), default=batch.received_at)
         Source.objects.filter(pk=source.pk).update(
             events_accepted=F("events_accepted") + len(new_events),
@@ -383,12 +407,12 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             if connection.vendor == "postgresql"
             else latest,
         )
-        if touched or merged_away:
-            transaction.on_commit(
-                lambda: profiles_changed.send(
-                    sender=Profile, profile_ids=touched, merged_profile_ids=merged_away
-                )
-            )
+    if pending:
+        touched = sorted({*touched, *_pending_touch(batch, pending, new_events, resolution, source)})
+    if touched or merged_away:
+        transaction.on_commit(
+            lambda: profiles_changed.send(sender=Profile, profile_ids=touched, merged_profile_ids=merged_away)
+        )
     return BatchResult(
         accepted=len(new_events),
         duplicates=sum(len(part.events) for part in parsed) - len(new_events),
@@ -396,6 +420,59 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
         profile_ids=touched,
         batches=len(group),
     )
+
+
+def _pending_touch(
+    batch: IngestBatch, pending: list[int], events: list[NormalizedEvent], resolution, source: Source
+) -> list[int]:
+    """The second, short transaction of a group: fold its events into the profiles resolved unlocked.
+
+    The events are stored already; should this fail (a deadlock with a concurrent merge, a killed
+    worker), the group's first batch keeps the list and the sweeper refreshes those profiles in full.
+    """
+    for attempt in range(TOUCH_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                touched = profiles_touch(
+                    profile_ids=pending,
+                    events=events,
+                    profile_of=resolution.profile_ids,
+                    source_name=source.name,
+                )
+                IngestBatch.objects.filter(pk=batch.pk).update(profiles_pending=None)
+            return touched
+        except OperationalError:  # a deadlock with a concurrent merge's locks: try again at once
+            if attempt == TOUCH_ATTEMPTS - 1:
+                logger.warning("profiles of ingest batch %s left for the sweeper", batch.pk, exc_info=True)
+    return pending
+
+
+def pending_profiles_refresh(*, older_than_seconds: int | None = None, limit: int = 100) -> int:
+    """Refresh the profiles that groups processed a while ago left unfolded; returns how many batches."""
+    age = settings.INGEST_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=age)
+    done = 0
+    for batch_id in (
+        IngestBatch.objects.filter(profiles_pending__isnull=False, processed_at__lte=cutoff)
+        .order_by("processed_at")
+        .values_list("pk", flat=True)[:limit]
+    ):
+        with transaction.atomic():
+            batch = (
+                IngestBatch.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
+                .filter(pk=batch_id, profiles_pending__isnull=False)
+                .only("id", "profiles_pending")
+                .first()
+            )
+            if batch is None:
+                continue
+            live = profiles_refresh(profile_ids=batch.profiles_pending)
+            IngestBatch.objects.filter(pk=batch.pk).update(profiles_pending=None)
+        transaction.on_commit(
+            partial(profiles_changed.send, sender=Profile, profile_ids=live, merged_profile_ids=[])
+        )
+        done += 1
+    return done
 
 
 def batches_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:

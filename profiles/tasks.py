@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
 from . import hotpath
-from .services import batch_process, batches_purge, batches_sweep
+from .services import batch_process, batches_purge, batches_sweep, pending_profiles_refresh
 from .traits import computed_recompute_all
 
 
@@ -25,7 +25,9 @@ def batch_process_task(batch_id: int, source_id: int | None = None) -> None:
 
 @shared_task(name="profiles.tasks.batches_sweep_task", ignore_result=True)
 def batches_sweep_task() -> None:
+    """Re-enqueue batches nobody processed; refresh profiles a killed worker left unfolded."""
     batches_sweep()
+    pending_profiles_refresh()
 
 
 @shared_task(name="profiles.tasks.batches_purge_task", ignore_result=True)

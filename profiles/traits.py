@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, timedelta
 
 from django.db.models import (
+    Case,
     Count,
     FloatField,
     Max,
@@ -18,6 +19,8 @@ from django.db.models import (
     OuterRef,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
@@ -100,7 +103,7 @@ def profiles_apply(
     Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch: the
     profiles were read and locked by the resolution; only ones it did not hold are read here.
     """
-    targets = set(resolution.profile_ids.values()) | set(resolution.merged.values())
+    targets = (set(resolution.profile_ids.values()) | set(resolution.merged.values())) - resolution.unlocked
     if not targets:
         return []
     ids = sorted(targets | set(resolution.merged))
@@ -189,6 +192,185 @@ PROFILE_FIELDS = (
 )
 # Profiles whose traits did not change: only seen times and computed traits are written.
 TOUCH_FIELDS = ("first_seen", "last_seen", "updated_at", "computed_traits")
+
+
+def _touch_deltas(
+    profile_ids: list[int],
+    events: list[NormalizedEvent],
+    profile_of: dict[str, int],
+    folds: list[ComputedTrait],
+) -> list[dict]:
+    """Per profile: the batch's event count, earliest and latest event and each foldable trait's delta."""
+    by_profile: dict[int, list[NormalizedEvent]] = {}
+    for event in events:
+        by_profile.setdefault(profile_of.get(event.message_id, 0), []).append(event)
+    rows = []
+    for pk in profile_ids:
+        new = by_profile.get(pk, [])
+        if not new:
+            continue
+        first = min(e.timestamp for e in new)
+        last = max(e.timestamp for e in new)
+        deltas = {}
+        for definition in folds:
+            # The fold of the batch alone (no stored value); the statement combines it with the stored one.
+            deltas[definition.key] = _fold(definition, None, new)
+        rows.append(
+            {
+                "id": pk,
+                "n": len(new),
+                "first_seen": first,
+                "last_seen": last,
+                "first_text": first.isoformat(),
+                "last_text": last.isoformat(),
+                "d": deltas,
+            }
+        )
+    return rows
+
+
+def _combine_sql(definition: ComputedTrait, key: str) -> str:
+    """SQL folding the batch's own value of a foldable trait (v.d) into the stored one (p.computed_traits).
+
+    `key` names the bound parameter holding the trait key. Mirrors _fold: a side without a value keeps
+    the other one; numbers come out as _definition_value gives them (integral floats as integers).
+    """
+    stored, new = f"p.computed_traits -> %({key})s", f"v.d -> %({key})s"
+    s, d = f"(p.computed_traits ->> %({key})s)", f"(v.d ->> %({key})s)"
+    Agg = ComputedTrait.Aggregation
+    if definition.aggregation == Agg.COUNT:
+        return f"to_jsonb(coalesce({s}::numeric, 0) + coalesce({d}::numeric, 0))"
+    both = {
+        Agg.SUM: f"{s}::float8 + {d}::float8",
+        Agg.MIN: f"LEAST({s}::float8, {d}::float8)",
+        Agg.MAX: f"GREATEST({s}::float8, {d}::float8)",
+    }[definition.aggregation]
+    return f"CASE WHEN {d} IS NULL THEN {stored} WHEN {s} IS NULL THEN {new} ELSE to_jsonb({both}) END"
+
+
+_TOUCH_SQL = """
+    UPDATE profiles_profile AS p SET
+        first_seen = LEAST(p.first_seen, v.first_seen),
+        last_seen = GREATEST(p.last_seen, v.last_seen),
+        updated_at = %(now)s,
+        computed_traits = p.computed_traits || jsonb_build_object(
+            'total_events', coalesce((p.computed_traits ->> 'total_events')::bigint, 0) + v.n,
+            'channels_seen', CASE
+                WHEN %(channel)s = '' OR p.computed_traits -> 'channels_seen' ? %(channel)s
+                THEN p.computed_traits -> 'channels_seen'
+                ELSE (SELECT jsonb_agg(c ORDER BY c COLLATE "C") FROM (
+                    SELECT jsonb_array_elements_text(p.computed_traits -> 'channels_seen')
+                    UNION SELECT %(channel)s
+                ) AS x(c))
+            END,
+            'first_seen', CASE WHEN p.first_seen IS NULL OR v.first_seen < p.first_seen
+                THEN to_jsonb(v.first_text) ELSE p.computed_traits -> 'first_seen' END,
+            'last_seen', CASE WHEN p.last_seen IS NULL OR v.last_seen > p.last_seen
+                THEN to_jsonb(v.last_text) ELSE p.computed_traits -> 'last_seen' END
+        ) || {folded} || coalesce(v.h, '{{}}'::jsonb)
+    FROM json_to_recordset(%(rows)s::json) AS v(
+        id bigint, n bigint, first_seen timestamptz, last_seen timestamptz, first_text text, last_text text,
+        d jsonb, h jsonb
+    )
+    WHERE p.id = v.id
+    RETURNING p.id
+"""
+_TOUCH_LOCK_SQL = """
+    SELECT id FROM profiles_profile
+    WHERE id = ANY(%(ids)s::bigint[]) AND merged_into_id IS NULL AND computed_traits ?& %(keys)s::text[]
+    ORDER BY id FOR NO KEY UPDATE
+"""
+
+
+def profiles_touch(
+    *, profile_ids: Iterable[int], events: list[NormalizedEvent], profile_of: dict[str, int], source_name: str
+) -> list[int]:
+    """Fold stored events into the seen times and computed traits of profiles resolved without a lock.
+
+    Runs in its own short transaction after the events committed (PostgreSQL): the rows are locked in id
+    order, then one UPDATE folds the batch into each row in SQL (first/last seen, total events, channels,
+    unwindowed count/sum/min/max) without reading the rows into Python, so the locks are held for
+    milliseconds. Windowed, first/last and most-frequent traits are aggregated from the events just before.
+    Profiles the UPDATE leaves alone (merged away meanwhile, or missing a trait defined since their last
+    write) are refreshed in full by profiles_refresh. Returns the ids of the live profiles written.
+    """
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return []
+    definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
+    folds = [d for d in definitions if _foldable(d)]
+    history = [d for d in definitions if not _foldable(d)]
+    rows = _touch_deltas(ids, events, profile_of, folds)
+    if history:
+        values = computed_values(profile_ids=ids, definitions=history, built_ins=False)
+        for row in rows:
+            row["h"] = values.get(row["id"], {})
+    params = {
+        "now": timezone.now(),
+        "channel": source_name,
+        "keys": sorted({*BUILT_INS, *(d.key for d in definitions)}),
+    }
+    pairs = []
+    for i, definition in enumerate(folds):
+        params[f"k{i}"] = definition.key
+        pairs.append(f"%(k{i})s::text, {_combine_sql(definition, f'k{i}')}")
+    folded = f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
+    # Lock in id order the rows the statement can fold (live, with every trait already stored).
+    foldable = {pk for (pk,) in pgsql.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
+    params["rows"] = pgsql.json_text([row for row in rows if row["id"] in foldable])
+    written = [pk for (pk,) in pgsql.fetch(_TOUCH_SQL.format(folded=folded), params)]
+    left = sorted(set(ids) - set(written))
+    return sorted({*written, *profiles_refresh(profile_ids=left)}) if left else sorted(written)
+
+
+def profiles_refresh(*, profile_ids: Iterable[int]) -> list[int]:
+    """Bring these profiles' seen times and computed traits back in line with their stored events.
+
+    A merged-away profile is followed to its live survivor, and events still pointing at it (stored by a
+    batch that resolved it before the merge committed) move there. The repair path of profiles_touch:
+    after a concurrent merge, and from the sweeper for a group whose touch transaction never ran.
+    Returns the live profile ids refreshed.
+    """
+    live_of: dict[int, int] = {}
+    pending = sorted(set(profile_ids))
+    parents = dict(Profile.objects.filter(pk__in=pending).values_list("pk", "merged_into_id"))
+    for _ in range(10):  # merge chains are short; each round reads the next link of all of them
+        follow = sorted({parent for parent in parents.values() if parent is not None} - parents.keys())
+        if not follow:
+            break
+        parents.update(Profile.objects.filter(pk__in=follow).values_list("pk", "merged_into_id"))
+    for start in pending:
+        profile, seen = start, set()
+        while parents.get(profile) is not None and profile not in seen:
+            seen.add(profile)
+            profile = parents[profile]
+        if profile in parents:
+            live_of[start] = profile
+    moved = {old: new for old, new in live_of.items() if old != new}
+    if moved:
+        Event.objects.filter(profile_id__in=sorted(moved)).update(
+            profile_id=Case(*[When(profile_id=old, then=Value(new)) for old, new in moved.items()])
+        )
+    live = sorted(set(live_of.values()))
+    if not live:
+        return []
+    list(Profile.objects.select_for_update(no_key=True).filter(pk__in=live).order_by("pk").values_list("pk"))
+    spans = (
+        Event.objects.filter(profile_id__in=live)
+        .values("profile_id")
+        .annotate(first=Min("timestamp"), last=Max("timestamp"))
+    )
+    profiles = {p.pk: p for p in Profile.objects.filter(pk__in=live).only("id", "first_seen", "last_seen")}
+    for row in spans.order_by():
+        profile = profiles[row["profile_id"]]
+        profile.first_seen = min(filter(None, (profile.first_seen, row["first"])))
+        profile.last_seen = max(filter(None, (profile.last_seen, row["last"])))
+    now = timezone.now()
+    for profile in profiles.values():
+        profile.updated_at = now
+    pgsql.bulk_update(list(profiles.values()), ("first_seen", "last_seen", "updated_at"))
+    computed_refresh(profile_ids=live)
+    return live
 
 
 def _profile_email(profile: Profile) -> str:
