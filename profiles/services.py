@@ -433,6 +433,14 @@ def _pending_touch(
     for attempt in range(TOUCH_ATTEMPTS):
         try:
             with transaction.atomic():
+                # The batch row first: the sweeper passes over it while it is held, and once the sweeper
+                # has refreshed these profiles (the list is gone) folding the group again would count twice.
+                if (
+                    not IngestBatch.objects.select_for_update()
+                    .filter(pk=batch.pk, profiles_pending__isnull=False)
+                    .exists()
+                ):
+                    return []
                 touched = profiles_touch(
                     profile_ids=pending,
                     events=events,

@@ -229,3 +229,28 @@ def test_identifiers_another_worker_is_storing_are_read_after_its_lock(postgres)
     assert result.accepted == 1
     assert list(Profile.objects.values_list("pk", flat=True)) == [theirs]
     assert Event.objects.get().profile_id == theirs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_leaves_a_group_alone_while_its_fold_runs(postgres, monkeypatch):
+    source, _ = make_source()
+    batch_process(batch_id=store_batch(source, views(2, "ann")).pk)
+    fold, swept = services.profiles_touch, []
+
+    def sweep_meanwhile(**kwargs):
+        def sweeper():
+            try:
+                swept.append(pending_profiles_refresh(older_than_seconds=0))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=sweeper)
+        thread.start()
+        thread.join(timeout=10)
+        return fold(**kwargs)
+
+    monkeypatch.setattr(services, "profiles_touch", sweep_meanwhile)
+    batch_process(batch_id=store_batch(source, views(3, "ann", start=10)).pk)
+
+    assert swept == [0]  # the group's fold holds its batch: nothing for the sweeper to do
+    assert Profile.objects.get().computed_traits["total_events"] == 5  # counted once
