@@ -1,8 +1,8 @@
 """Ingestion benchmark: real gunicorn + Celery worker + PostgreSQL + Redis, events posted over HTTP.
 
-Prints end-to-end events/s (first POST until every event is in the Event table), /v1/track accept latency
-p50/p95/p99 at a paced ~300 requests/s, and the rate of a raw PostgreSQL COPY of the same rows into a
-scratch table, with the ratio. Starts and stops everything it needs; runs in about a minute.
+Prints end-to-end events/s (first POST until every event is in the Event table and folded into its
+profile), /v1/track accept latency p50/p95/p99 at a paced ~300 requests/s, and the rate of a raw
+PostgreSQL COPY of the same rows into a scratch table, with the ratio. Starts and stops everything it needs; runs in about a minute.
 
     make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
 Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,
@@ -209,6 +209,13 @@ def events_stored(conn) -> int:
     return conn.execute("SELECT count(*) FROM profiles_event").fetchone()[0]
 
 
+def folds_waiting(conn) -> int:
+    """Groups whose events are stored but whose profiles' seen times and computed traits are not yet folded."""
+    return conn.execute(
+        "SELECT count(*) FROM profiles_ingestbatch WHERE profiles_pending IS NOT NULL"
+    ).fetchone()[0]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -230,7 +237,7 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
         statuses = list(pool.map(lambda body: poster.post("/v1/batch", body)[0], bodies))
     accepted_at = time.perf_counter()
     expected = before + len(bodies) * EVENTS_PER_BATCH
-    while events_stored(conn) < expected:
+    while events_stored(conn) < expected or folds_waiting(conn):
         if time.perf_counter() - started > 600:
             raise RuntimeError("events did not all arrive within 10 minutes")
         time.sleep(0.1)

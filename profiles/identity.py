@@ -386,6 +386,43 @@ def _passive_split(
     return locked_ids, set(passive) - locked_profiles
 
 
+def _profiles_create(count: int) -> list[Profile]:
+    """`count` new, empty profiles, in creation order (ascending ids)."""
+    if not count:
+        return []
+    if connection.vendor != "postgresql":
+        return Profile.objects.bulk_create([Profile() for _ in range(count)])
+    now = timezone.now()
+    empty = {"traits": {}, "trait_times": {}, "computed_traits": {}, "created_at": now, "updated_at": now}
+    ids = pgsql.insert_rows(Profile, [empty] * count)
+    # from_db with every field in order takes Model.__init__'s positional fast path.
+    attnames = [f.attname for f in Profile._meta.concrete_fields]
+    json_fields = {"traits", "trait_times", "computed_traits"}
+
+    def value(attname: str, pk: int):
+        if attname == "id":
+            return pk
+        return {} if attname in json_fields else empty.get(attname)  # a fresh dict per profile
+
+    return [Profile.from_db(None, attnames, [value(a, pk) for a in attnames]) for pk in ids]
+
+
+def _identities_create(rows: list[tuple[str, str, int]]) -> None:
+    """Store (kind, value, profile id) identities; one that another worker stored meanwhile fails the
+    transaction on the unique constraint (the task retries) except on SQLite, which has one writer."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        pgsql.insert_rows(
+            Identity, [{"kind": k, "value": v, "profile_id": p, "created_at": now} for k, v, p in rows]
+        )
+        return
+    Identity.objects.bulk_create(
+        [Identity(kind=k, value=v, profile_id=p) for k, v, p in rows], ignore_conflicts=True
+    )
+
+
 def batch_resolve(
     *, events: list[NormalizedEvent], source_id: int | None = None, unlocked_ok: bool = False
 ) -> Resolution:
@@ -434,7 +471,7 @@ def batch_resolve(
     # Every profile the plan made is inserted, in creation order (so ids keep the age order), including
     # those merged into an older one during the batch: the ledger then reads as if events came one by one.
     placeholders = list(range(-1, plan.next_new - 1, -1))
-    created = Profile.objects.bulk_create([Profile() for _ in placeholders]) if placeholders else []
+    created = _profiles_create(len(placeholders))
     real = {placeholder: profile.pk for placeholder, profile in zip(placeholders, created, strict=True)}
 
     def stored(profile: int) -> int:
@@ -467,12 +504,9 @@ def batch_resolve(
             merged_into_id=Case(*[When(pk=old, then=Value(new)) for old, new in merged_away.items()]),
             merged_at=now,
         )
-    new_identities = [
-        Identity(kind=kind, value=value, profile_id=final(plan.owner[(kind, value)]))
-        for kind, value in sorted(plan.new_identifiers)
-    ]
-    if new_identities:
-        Identity.objects.bulk_create(new_identities, ignore_conflicts=connection.vendor != "postgresql")
+    _identities_create(
+        [(kind, value, final(plan.owner[(kind, value)])) for kind, value in sorted(plan.new_identifiers)]
+    )
     records = _refusals_dedupe(plan.records, final)
     if records:
         now = timezone.now()

@@ -26,8 +26,9 @@ def _cursor() -> Iterator[psycopg.Cursor]:
 def event_message_ids_existing(*, source_id: int, message_ids: Sequence[str]) -> set[str]:
     with _cursor() as cursor:
         cursor.execute(
-            "SELECT message_id FROM profiles_event WHERE source_id = %s AND message_id = ANY(%s::text[])",
-            [source_id, list(message_ids)],
+            "SELECT message_id FROM profiles_event WHERE source_id = %s "
+            "AND message_id IN (SELECT json_array_elements_text(%s::json))",
+            [source_id, json_text(list(message_ids))],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -36,9 +37,10 @@ def identities_owned(*, kinds: Sequence[str], values: Sequence[str]) -> list[tup
     """(kind, value, profile id) of the stored identities among these pairs, on the (kind, value) index."""
     with _cursor() as cursor:
         cursor.execute(
+            # One JSON document: psycopg quotes text-array elements one by one in Python.
             "SELECT i.kind, i.value, i.profile_id FROM profiles_identity AS i "
-            "JOIN unnest(%s::text[], %s::text[]) AS v(kind, value) ON i.kind = v.kind AND i.value = v.value",
-            [list(kinds), list(values)],
+            "JOIN json_to_recordset(%s::json) AS v(k text, v text) ON i.kind = v.k AND i.value = v.v",
+            [json_text([{"k": k, "v": v} for k, v in zip(kinds, values, strict=True)])],
         )
         return cursor.fetchall()
 
@@ -115,6 +117,30 @@ def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     records = [{"id": obj.pk, **{f.column: getattr(obj, f.attname) for f in targets}} for obj in objs]
     with _cursor() as cursor:
         cursor.execute(query, [json_text(records)])
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[dict]) -> list[int]:
+    """INSERT these rows (dicts of field names or attnames -> values) in one statement; their new ids in
+    order. Same idea as bulk_update: one orjson document instead of Django building and quoting a
+    placeholder per value (building 15,000 model instances and their parameters took longer than the
+    INSERTs themselves for a group of 5,000 new customers). Column types come from the model's fields.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    fields = [meta.get_field(name) for name in rows[0]]
+    pairs = [(f.column, name) for f, name in zip(fields, rows[0], strict=True)]
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    definition = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
+    query = (
+        f"INSERT INTO {meta.db_table} ({names}) SELECT {names} "  # noqa: S608 (names from model metadata)
+        f"FROM ROWS FROM (json_to_recordset(%s::json) AS ({definition})) WITH ORDINALITY AS v({names}, n) "
+        "ORDER BY n RETURNING id"
+    )
+    with _cursor() as cursor:
+        cursor.execute(query, [json_text([{column: row[name] for column, name in pairs} for row in rows])])
+        # A sequence hands out ids in insertion order, which follows the document's order.
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _json_default(value):

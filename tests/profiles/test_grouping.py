@@ -122,3 +122,19 @@ def test_folded_computed_traits_match_a_full_recompute():
     assert (folded["orders"], folded["revenue"], folded["biggest"], folded["smallest"]) == (6, 59.5, 40, 7)
     assert (folded["total_events"], folded["channels_seen"]) == (7, ["App", "Web"])
     assert folded["last_category"] == "cat-6"
+
+
+def test_new_customers_created_in_one_group_keep_their_own_traits(grouping):
+    source, _ = make_source()
+    identifies = [
+        {"type": "identify", "userId": f"u-{n}", "messageId": f"id-{n}", "traits": {"name": name}}
+        for n, name in enumerate(["Ann", "Bob", "Cy"])
+    ]
+    first = store_batch(source, identifies[:2])
+    store_batch(source, identifies[2:])
+
+    batch_process(batch_id=first.pk, more=10)
+
+    names = {p.identities.get().value: p.traits for p in Profile.objects.prefetch_related("identities")}
+    assert names == {"u-0": {"name": "Ann"}, "u-1": {"name": "Bob"}, "u-2": {"name": "Cy"}}
+    assert all(p.computed_traits["total_events"] == 1 for p in Profile.objects.all())
