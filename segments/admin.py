@@ -137,6 +137,20 @@ class SegmentAdmin(SimpleHistoryAdmin):
             is_active=data.get("is_active", True),
         )
 
+    def get_deleted_objects(self, objs, request):
+        """A segment that another segment's rule uses is listed as protected: Django then refuses the
+        deletion (one or many) and shows which segments to change first."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        deleting = {segment.pk for segment in objs}
+        for segment in objs:
+            for user in selectors.segments_using(segment.pk):
+                if user.pk not in deleting:
+                    protected.append(f"Segment “{user.name}”, whose rule uses “{segment.name}”")
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        services.segment_delete(segment=obj)
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):

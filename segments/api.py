@@ -102,6 +102,14 @@ class SegmentViewSet(viewsets.ModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "segment_names": selectors.segment_names()}
 
+    def destroy(self, request, *args, **kwargs):
+        """204; 409 naming the segments whose rules use this one (they would silently match nobody)."""
+        try:
+            services.segment_delete(segment=self.get_object())
+        except services.SegmentInUse as error:
+            return Response({"detail": str(error), "used_by": [u.pk for u in error.users]}, status=409)
+        return Response(status=204)
+
     @action(detail=True, methods=["get"])
     def members(self, request, pk=None):
         """Current members, newest first; `?q=` searches identifiers and the name/email traits."""

@@ -10,13 +10,22 @@ from contacts.models import Contact
 from profiles.models import ComputedTrait, Event, Identity, Profile
 
 from .models import Delivery, Destination, Membership, Segment, SegmentSize
-from .rules import rule_compile, rule_sentence
+from .rules import rule_compile, rule_sentence, segment_refs
 
 SPARK_DAYS = 30
 
 
 def segment_names() -> dict[int, str]:
     return dict(Segment.objects.values_list("pk", "name"))
+
+
+def segments_using(segment_id: int) -> list[Segment]:
+    """The other segments whose rule refers to this one ("in segment ..."), by name; one query."""
+    return [
+        other
+        for other in Segment.objects.exclude(pk=segment_id).only("id", "name", "rule").order_by("name")
+        if segment_id in segment_refs(other.rule)
+    ]
 
 
 def sentence_for(segment: Segment, names: dict[int, str] | None = None) -> str:

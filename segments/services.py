@@ -21,6 +21,7 @@ from .models import Delivery, Destination, Membership, Segment, SegmentSize
 from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
 from .rules.compiler import event_queryset
 from .rules.spec import CRM_FIELDS
+from .selectors import segments_using
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,23 @@ def segment_save(
 
 def _locked(segment_id: int) -> Segment | None:
     return Segment.objects.select_for_update().filter(pk=segment_id, is_active=True).first()
+
+
+class SegmentInUse(Exception):
+    """A segment that other segments' rules refer to cannot be deleted: they would silently match nobody."""
+
+    def __init__(self, segment: Segment, users: list[Segment]):
+        self.segment, self.users = segment, users
+        names = ", ".join(f"“{user.name}”" for user in users)
+        super().__init__(f"“{segment.name}” is used in the rule of {names}; change those rules first.")
+
+
+def segment_delete(*, segment: Segment) -> None:
+    """Delete a segment and its memberships, unless another segment's rule refers to it."""
+    users = segments_using(segment.pk)
+    if users:
+        raise SegmentInUse(segment, users)
+    segment.delete()
 
 
 def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) -> tuple[int, int]:

@@ -294,3 +294,32 @@ def test_detail_query_count_does_not_grow_with_members(marketing_client):
     with CaptureQueriesContext(connection) as many:
         marketing_client.get(reverse("segments:segment_detail", args=[large.pk]))
     assert len(many) == len(few)
+
+
+def test_a_segment_another_segment_uses_cannot_be_deleted_by_the_api(marketing_api):
+    vip = _gold_segment(1, name="VIP")
+    berlin = f.segment({"all": [{"segment": vip.pk}, {"trait": "city", "op": "eq", "value": "Berlin"}]})
+
+    refused = marketing_api.delete(f"/api/segments/{vip.pk}/")
+
+    assert refused.status_code == 409
+    assert refused.json()["used_by"] == [berlin.pk]
+    assert f"“{berlin.name}”" in refused.json()["detail"]
+    assert Segment.objects.filter(pk=vip.pk).exists() and vip.memberships.exists()
+    assert marketing_api.delete(f"/api/segments/{berlin.pk}/").status_code == 204
+    assert marketing_api.delete(f"/api/segments/{vip.pk}/").status_code == 204  # nothing uses it now
+
+
+def test_the_admin_lists_the_segments_that_use_one_and_keeps_it(marketing_client):
+    vip = _gold_segment(1, name="VIP")
+    berlin = f.segment({"not": {"segment": vip.pk}}, name="Not VIP")
+    url = f"/admin/segments/segment/{vip.pk}/delete/"
+
+    page = marketing_client.get(url)
+    assert "Segment “Not VIP”, whose rule uses “VIP”" in page.content.decode()
+    marketing_client.post(url, {"post": "yes"})
+    assert Segment.objects.filter(pk=vip.pk).exists()
+
+    action = {"action": "delete_selected", "_selected_action": [vip.pk, berlin.pk], "post": "yes"}
+    marketing_client.post("/admin/segments/segment/", action)  # both at once: nothing is left dangling
+    assert not Segment.objects.filter(pk__in=[vip.pk, berlin.pk]).exists()
