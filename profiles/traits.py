@@ -41,6 +41,12 @@ def time_key(value: datetime.datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def seen_text(value: datetime.datetime | None) -> str | None:
+    """How first/last seen are stored among the computed traits: ISO 8601 in UTC, whatever offset the
+    client sent, so every path (fold, SQL fold, full recompute) writes the same text."""
+    return value.astimezone(UTC).isoformat() if value else None
+
+
 def traits_merge(*, traits: dict, times: dict, new: dict, new_times: dict | str) -> bool:
     """Fold `new` into `traits` where it is newer (by event time); returns whether anything changed."""
     changed = False
@@ -221,8 +227,8 @@ def _touch_deltas(
                 "n": len(new),
                 "first_seen": first,
                 "last_seen": last,
-                "first_text": first.isoformat(),
-                "last_text": last.isoformat(),
+                "first_text": seen_text(first),
+                "last_text": seen_text(last),
                 "d": deltas,
             }
         )
@@ -512,8 +518,8 @@ def computed_values(
         result = {}
         if built_ins:
             result = {
-                "first_seen": row["first_seen"].isoformat() if row["first_seen"] else None,
-                "last_seen": row["last_seen"].isoformat() if row["last_seen"] else None,
+                "first_seen": seen_text(row["first_seen"]),
+                "last_seen": seen_text(row["last_seen"]),
                 "total_events": row["ct_total"] or 0,
                 "channels_seen": sorted(channels.get(row["pk"], [])),
             }
@@ -606,8 +612,8 @@ def computed_fold(
                     values[definition.key] = _fold(definition, stored.get(definition.key), new)
             values.update(partial.get(profile.pk, {}))
         # Seen times come from the profile as this batch leaves it (the stored row is written after this).
-        values["first_seen"] = profile.first_seen.isoformat() if profile.first_seen else None
-        values["last_seen"] = profile.last_seen.isoformat() if profile.last_seen else None
+        values["first_seen"] = seen_text(profile.first_seen)
+        values["last_seen"] = seen_text(profile.last_seen)
         profile.computed_traits = values
 
 

@@ -64,6 +64,19 @@ def test_passive_events_keep_the_stored_traits_equal_to_a_full_recompute(postgre
     assert IngestBatch.objects.filter(profiles_pending__isnull=False).count() == 0
 
 
+def test_seen_times_sent_with_an_offset_are_stored_in_utc_on_every_path(postgres):
+    source, _ = make_source()
+    first = track(1, userId="ann", messageId="a-1", timestamp="2025-05-01T14:00:00+02:00")
+    batch_process(batch_id=store_batch(source, [first]).pk)  # a new customer: the locked path
+    later = track(2, userId="ann", messageId="a-2", timestamp="2025-05-03T09:30:00+02:00")
+    batch_process(batch_id=store_batch(source, [later]).pk)  # a known one: the SQL fold
+
+    profile = Profile.objects.get()
+    assert profile.computed_traits["first_seen"] == "2025-05-01T12:00:00+00:00"
+    assert profile.computed_traits["last_seen"] == "2025-05-03T07:30:00+00:00"
+    assert profile.computed_traits == full(profile)
+
+
 def test_a_trait_defined_since_the_last_write_is_computed_from_the_whole_history(postgres):
     source, _ = make_source()
     batch_process(batch_id=store_batch(source, views(3, "ann")).pk)
