@@ -333,9 +333,6 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
     batch is already processed or another worker holds it. Idempotent: events are unique per (source,
     messageId), so processing the same batch again adds nothing.
     """
-    import time as _t
-
-    _t0 = _t.time()
     with transaction.atomic():
         batch = _claim(batch_id)
         if batch is None and more > 0 and connection.features.has_select_for_update_skip_locked:
@@ -408,7 +405,9 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
             else latest,
         )
     if pending:
-        touched = sorted({*touched, *_pending_touch(batch, pending, new_events, resolution, source)})
+        touched = sorted(
+            {*touched, *_pending_touch(batch, pending, new_events, resolution.profile_ids, source)}
+        )
     if touched or merged_away:
         transaction.on_commit(
             lambda: profiles_changed.send(sender=Profile, profile_ids=touched, merged_profile_ids=merged_away)
@@ -423,7 +422,11 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
 
 
 def _pending_touch(
-    batch: IngestBatch, pending: list[int], events: list[NormalizedEvent], resolution, source: Source
+    batch: IngestBatch,
+    pending: list[int],
+    events: list[NormalizedEvent],
+    profile_of: dict[str, int],
+    source: Source,
 ) -> list[int]:
     """The second, short transaction of a group: fold its events into the profiles resolved unlocked.
 
@@ -444,7 +447,7 @@ def _pending_touch(
                 touched = profiles_touch(
                     profile_ids=pending,
                     events=events,
-                    profile_of=resolution.profile_ids,
+                    profile_of=profile_of,
                     source_name=source.name,
                 )
                 IngestBatch.objects.filter(pk=batch.pk).update(profiles_pending=None)
