@@ -202,7 +202,8 @@ def test_a_fold_that_hit_a_deadlock_is_tried_again_at_once(postgres, monkeypatch
 
 @pytest.mark.django_db(transaction=True)
 def test_a_group_passes_over_batches_another_worker_holds(postgres, settings):
-    settings.INGEST_GROUP_EVENTS = 1000
+    # Room for its own batch and three more: the three oldest are the ones the other worker holds.
+    settings.INGEST_GROUP_EVENTS = 4
     source, _ = make_source()
     batches = [store_batch(source, [track(n, userId=f"u-{n}")]) for n in range(6)]
     held = [b.pk for b in batches[:3]]
