@@ -2,7 +2,8 @@
 
 Prints end-to-end events/s (first POST until every event is in the Event table and folded into its
 profile), /v1/track accept latency p50/p95/p99 at a paced ~300 requests/s, and the rate of a raw
-PostgreSQL COPY of the same rows into a scratch table, with the ratio. Starts and stops everything it needs; runs in about a minute.
+PostgreSQL COPY of the same rows into a scratch table, with the ratio. Starts and stops everything it
+needs; runs in about a minute.
 
     make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
 Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,

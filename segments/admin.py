@@ -142,8 +142,9 @@ class SegmentAdmin(SimpleHistoryAdmin):
         deletion (one or many) and shows which segments to change first."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         deleting = {segment.pk for segment in objs}
+        using = selectors.segments_using(deleting)
         for segment in objs:
-            for user in selectors.segments_using(segment.pk):
+            for user in using[segment.pk]:
                 if user.pk not in deleting:
                     protected.append(f"Segment “{user.name}”, whose rule uses “{segment.name}”")
         return deleted, counts, perms_needed, protected

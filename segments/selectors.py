@@ -2,6 +2,7 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -19,13 +20,14 @@ def segment_names() -> dict[int, str]:
     return dict(Segment.objects.values_list("pk", "name"))
 
 
-def segments_using(segment_id: int) -> list[Segment]:
-    """The other segments whose rule refers to this one ("in segment ..."), by name; one query."""
-    return [
-        other
-        for other in Segment.objects.exclude(pk=segment_id).only("id", "name", "rule").order_by("name")
-        if segment_id in segment_refs(other.rule)
-    ]
+def segments_using(segment_ids: Iterable[int]) -> dict[int, list[Segment]]:
+    """segment id -> the other segments whose rule refers to it ("in segment ..."), by name; one query."""
+    wanted = set(segment_ids)
+    using: dict[int, list[Segment]] = {pk: [] for pk in wanted}
+    for other in Segment.objects.only("id", "name", "rule").order_by("name"):
+        for ref in segment_refs(other.rule) & wanted - {other.pk}:
+            using[ref].append(other)
+    return using
 
 
 def sentence_for(segment: Segment, names: dict[int, str] | None = None) -> str:

@@ -84,7 +84,7 @@ class SegmentInUse(Exception):
 
 def segment_delete(*, segment: Segment) -> None:
     """Delete a segment and its memberships, unless another segment's rule refers to it."""
-    users = segments_using(segment.pk)
+    users = segments_using([segment.pk])[segment.pk]
     if users:
         raise SegmentInUse(segment, users)
     segment.delete()
