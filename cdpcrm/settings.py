@@ -199,17 +199,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cdpcrm.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["common.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # One error shape for every 400 (see common/api.py) and 409 for protected deletes.
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500)  # ?page_size= is honoured up to this
 SPECTACULAR_SETTINGS = {
     "TITLE": "cdpcrm API",
     "DESCRIPTION": "REST API of the cdpcrm CRM + CDP. Authenticate with `Authorization: Token <key>`.",

@@ -1,22 +1,13 @@
 """REST API of contacts: serializers, filtersets and viewsets, writing through contacts.services."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from rest_framework import authentication, serializers, viewsets
 
+from common.api import StrictModelSerializer
+
 from . import services
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, Tag, Task
-
-
-def _service_call(fn, **kwargs):
-    """Run a service; Django validation errors become DRF 400s that name the field."""
-    try:
-        return fn(**kwargs)
-    except DjangoValidationError as error:
-        if hasattr(error, "error_dict"):
-            raise serializers.ValidationError(error.message_dict) from error
-        raise serializers.ValidationError({"non_field_errors": error.messages}) from error
 
 
 class TagNamesField(serializers.ListField):
@@ -26,7 +17,7 @@ class TagNamesField(serializers.ListField):
         return [tag.name for tag in data.all()]
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(StrictModelSerializer):
     full_name = serializers.CharField(read_only=True)
     phone = serializers.CharField(
         required=False, allow_blank=True, help_text="Stored in E.164 (+14155552671)."
@@ -65,15 +56,13 @@ class ContactSerializer(serializers.ModelSerializer):
         return data
 
     def create(self, validated_data):
-        return _service_call(services.contact_create, user=self.context["request"].user, **validated_data)
+        return services.contact_create(user=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
-        return _service_call(
-            services.contact_update, contact=instance, user=self.context["request"].user, **validated_data
-        )
+        return services.contact_update(contact=instance, user=self.context["request"].user, **validated_data)
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanySerializer(StrictModelSerializer):
     phone = serializers.CharField(required=False, allow_blank=True)
     contact_count = serializers.IntegerField(read_only=True, required=False)
 
@@ -100,15 +89,13 @@ class CompanySerializer(serializers.ModelSerializer):
         return data
 
     def create(self, validated_data):
-        return _service_call(services.company_create, user=self.context["request"].user, **validated_data)
+        return services.company_create(user=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
-        return _service_call(
-            services.company_update, company=instance, user=self.context["request"].user, **validated_data
-        )
+        return services.company_update(company=instance, user=self.context["request"].user, **validated_data)
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(StrictModelSerializer):
     occurred_at = serializers.DateTimeField(required=False)
 
     class Meta:
@@ -130,15 +117,15 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = ["author", "created_at"]
 
     def create(self, validated_data):
-        return _service_call(services.activity_create, author=self.context["request"].user, **validated_data)
+        return services.activity_create(author=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
-        return _service_call(
-            services.activity_update, activity=instance, user=self.context["request"].user, **validated_data
+        return services.activity_update(
+            activity=instance, user=self.context["request"].user, **validated_data
         )
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(StrictModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -162,7 +149,7 @@ class TaskSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         done_at = validated_data.pop("done_at", None)
         user = self.context["request"].user
-        task = _service_call(services.task_create, created_by=user, **validated_data)
+        task = services.task_create(created_by=user, **validated_data)
         if done_at is not None:
             services.task_complete(task=task, user=user)
         return task
@@ -171,7 +158,7 @@ class TaskSerializer(serializers.ModelSerializer):
         user = self.context["request"].user
         marker = object()
         done_at = validated_data.pop("done_at", marker)
-        task = _service_call(services.task_update, task=instance, user=user, **validated_data)
+        task = services.task_update(task=instance, user=user, **validated_data)
         if done_at is None:
             services.task_reopen(task=task, user=user)
         elif done_at is not marker:
@@ -179,7 +166,7 @@ class TaskSerializer(serializers.ModelSerializer):
         return task
 
 
-class LoyaltyAccountSerializer(serializers.ModelSerializer):
+class LoyaltyAccountSerializer(StrictModelSerializer):
     member_since = serializers.DateField(required=False)
 
     class Meta:
@@ -193,18 +180,16 @@ class LoyaltyAccountSerializer(serializers.ModelSerializer):
         return contact
 
     def create(self, validated_data):
-        return _service_call(services.loyalty_enroll, user=self.context["request"].user, **validated_data)
+        return services.loyalty_enroll(user=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
         tier = validated_data.get("tier")
         if tier and tier != instance.tier:
-            _service_call(
-                services.loyalty_tier_change, account=instance, user=self.context["request"].user, tier=tier
-            )
+            services.loyalty_tier_change(account=instance, user=self.context["request"].user, tier=tier)
         return instance
 
 
-class LoyaltyNoteSerializer(serializers.ModelSerializer):
+class LoyaltyNoteSerializer(StrictModelSerializer):
     class Meta:
         model = LoyaltyNote
         fields = [
@@ -228,17 +213,15 @@ class LoyaltyNoteSerializer(serializers.ModelSerializer):
         if kind == LoyaltyNote.Kind.TIER_CHANGE:
             if not validated_data.get("tier_to"):
                 raise serializers.ValidationError({"tier_to": "Name the new tier."})
-            return _service_call(
-                services.loyalty_tier_change,
+            return services.loyalty_tier_change(
                 account=account,
                 user=user,
                 tier=validated_data["tier_to"],
                 text=text,
             )
         if kind == LoyaltyNote.Kind.NOTE:
-            return _service_call(services.loyalty_note_add, account=account, user=user, text=text)
-        return _service_call(
-            services.loyalty_points_add,
+            return services.loyalty_note_add(account=account, user=user, text=text)
+        return services.loyalty_points_add(
             account=account,
             user=user,
             delta=validated_data.get("points_delta", 0),

@@ -2,30 +2,19 @@
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import decorators, serializers, status, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from common.api import StrictModelSerializer, StrictSerializer
 from contacts.models import Company, Contact
 
 from . import selectors, services
 from .models import Deal, Pipeline, Stage
 
 
-def _as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(exc, "message_dict"):
-        detail = {
-            ("non_field_errors" if name == "__all__" else name): messages
-            for name, messages in exc.message_dict.items()
-        }
-        return serializers.ValidationError(detail)
-    return serializers.ValidationError({"non_field_errors": exc.messages})
-
-
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(StrictModelSerializer):
     class Meta:
         model = Stage
         fields = ["id", "pipeline", "name", "position", "probability", "kind"]
@@ -36,7 +25,7 @@ class StageSerializer(serializers.ModelSerializer):
         return value
 
 
-class PipelineSerializer(serializers.ModelSerializer):
+class PipelineSerializer(StrictModelSerializer):
     stages = StageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -54,7 +43,7 @@ class PipelineSerializer(serializers.ModelSerializer):
         return services.pipeline_save(pipeline=instance)
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(StrictModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(), required=False, allow_null=True
     )
@@ -93,20 +82,14 @@ class DealSerializer(serializers.ModelSerializer):
         return attrs
 
     def create(self, validated_data):
-        try:
-            return services.deal_create(user=self.context["request"].user, **validated_data)
-        except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from exc
+        return services.deal_create(user=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
         validated_data.pop("pipeline", None)
-        try:
-            return services.deal_update(deal=instance, user=self.context["request"].user, **validated_data)
-        except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from exc
+        return services.deal_update(deal=instance, user=self.context["request"].user, **validated_data)
 
 
-class DealMoveSerializer(serializers.Serializer):
+class DealMoveSerializer(StrictSerializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     lost_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -133,14 +116,6 @@ class StageViewSet(viewsets.ModelViewSet):
     queryset = Stage.objects.order_by("pipeline", "position", "id")
     serializer_class = StageSerializer
     filterset_fields = ["pipeline", "kind"]
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as exc:
-            raise serializers.ValidationError(
-                {"stage": f"“{instance.name}” still has deals; move them to another stage first."}
-            ) from exc
 
 
 class CanChangeDeal(BasePermission):
@@ -169,15 +144,12 @@ class DealViewSet(viewsets.ModelViewSet):
         deal = self.get_object()
         payload = DealMoveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            services.deal_move(
-                deal=deal,
-                stage=payload.validated_data["stage"],
-                user=request.user,
-                lost_reason=payload.validated_data["lost_reason"],
-            )
-        except DjangoValidationError as exc:
-            raise _as_drf_error(exc) from exc
+        services.deal_move(
+            deal=deal,
+            stage=payload.validated_data["stage"],
+            user=request.user,
+            lost_reason=payload.validated_data["lost_reason"],
+        )
         deal = selectors.deal_detail(pk=deal.pk)
         return Response(DealSerializer(deal, context={"request": request}).data, status=status.HTTP_200_OK)
 

@@ -14,13 +14,15 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from common.api import StrictModelSerializer
+
 from . import profile_selectors
 from .api import EventSerializer
 from .identity import identifier_parse, profile_by_identifier
 from .models import Event, Profile, ProfileMerge
 
 
-class ProfileSerializer(serializers.ModelSerializer):
+class ProfileSerializer(StrictModelSerializer):
     identities = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,7 +43,7 @@ class ProfileSerializer(serializers.ModelSerializer):
         return [f"{i.kind}:{i.value}" for i in profile.identities.all()]
 
 
-class ProfileMergeSerializer(serializers.ModelSerializer):
+class ProfileMergeSerializer(StrictModelSerializer):
     class Meta:
         model = ProfileMerge
         fields = [

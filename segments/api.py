@@ -1,17 +1,18 @@
 """REST API of segments: CRUD through the services, members (paginated), preview, CSV export."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from common.api import StrictModelSerializer
 
 from . import selectors, services
 from .models import Membership, Segment
 from .rules import RuleError, rule_validate
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(StrictModelSerializer):
     sentence = serializers.SerializerMethodField()
 
     class Meta:
@@ -64,14 +65,10 @@ class SegmentSerializer(serializers.ModelSerializer):
             )
         except RuleError as error:
             raise serializers.ValidationError({"rule": error.messages}) from None
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(
-                error.message_dict if hasattr(error, "message_dict") else error.messages
-            ) from None
         return self.instance
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(StrictModelSerializer):
     profile_id = serializers.IntegerField()
     traits = serializers.JSONField(source="profile.traits")
 

@@ -18,10 +18,10 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from common.api import StrictModelSerializer, StrictSerializer
 from contacts.models import Contact, Tag
 
 from . import services
@@ -32,13 +32,7 @@ from .sla import breached_q
 SIGNATURE_MAX_AGE_SECONDS = 300
 
 
-def _drf_error(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(
-        error.message_dict if hasattr(error, "message_dict") else {"detail": error.messages}
-    )
-
-
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(StrictModelSerializer):
     reference = serializers.CharField(read_only=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     sla_state = serializers.SerializerMethodField()
@@ -84,7 +78,7 @@ class TicketSerializer(serializers.ModelSerializer):
         return self._clock(ticket).breached
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(StrictSerializer):
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all())
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField(required=False, allow_blank=True, default="")
@@ -95,7 +89,7 @@ class TicketCreateSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, default=list)
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     assignee = serializers.PrimaryKeyRelatedField(queryset=agent_list(), required=False, allow_null=True)
@@ -103,7 +97,7 @@ class TicketUpdateSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False)
 
 
-class TicketMessageSerializer(serializers.ModelSerializer):
+class TicketMessageSerializer(StrictModelSerializer):
     class Meta:
         model = TicketMessage
         fields = [
@@ -223,21 +217,18 @@ class TicketViewSet(
         serializer = TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            ticket = services.ticket_create(
-                user=request.user,
-                contact=data["contact"],
-                subject=data["subject"],
-                body=data["body"],
-                priority=data["priority"],
-                channel=data["channel"],
-                team=data.get("team"),
-                assignee=data.get("assignee"),
-                status=Status.OPEN if data.get("assignee") else Status.NEW,
-                tags=data["tags"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        ticket = services.ticket_create(
+            user=request.user,
+            contact=data["contact"],
+            subject=data["subject"],
+            body=data["body"],
+            priority=data["priority"],
+            channel=data["channel"],
+            team=data.get("team"),
+            assignee=data.get("assignee"),
+            status=Status.OPEN if data.get("assignee") else Status.NEW,
+            tags=data["tags"],
+        )
         return Response(
             TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -248,23 +239,18 @@ class TicketViewSet(
         serializer = TicketUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            if "priority" in data:
-                ticket = services.ticket_priority_change(
-                    user=request.user, ticket=ticket, priority=data["priority"]
-                )
-            if "assignee" in data:
-                ticket = services.ticket_assign(user=request.user, ticket=ticket, assignee=data["assignee"])
-            if "team" in data:
-                ticket = services.ticket_team_change(user=request.user, ticket=ticket, team=data["team"])
-            if "tags" in data:
-                ticket = services.ticket_tags_set(user=request.user, ticket=ticket, tags=data["tags"])
-            if "status" in data:
-                ticket = services.ticket_status_change(
-                    user=request.user, ticket=ticket, status=data["status"]
-                )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        if "priority" in data:
+            ticket = services.ticket_priority_change(
+                user=request.user, ticket=ticket, priority=data["priority"]
+            )
+        if "assignee" in data:
+            ticket = services.ticket_assign(user=request.user, ticket=ticket, assignee=data["assignee"])
+        if "team" in data:
+            ticket = services.ticket_team_change(user=request.user, ticket=ticket, team=data["team"])
+        if "tags" in data:
+            ticket = services.ticket_tags_set(user=request.user, ticket=ticket, tags=data["tags"])
+        if "status" in data:
+            ticket = services.ticket_status_change(user=request.user, ticket=ticket, status=data["status"])
         return Response(TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data)
 
     @extend_schema(request=TicketMessageSerializer, responses=TicketMessageSerializer(many=True))
@@ -274,15 +260,12 @@ class TicketViewSet(
         if request.method == "POST":
             serializer = TicketMessageSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            try:
-                message = services.ticket_reply(
-                    user=request.user,
-                    ticket=ticket,
-                    body=serializer.validated_data["body"],
-                    internal=serializer.validated_data.get("internal", False),
-                )
-            except DjangoValidationError as error:
-                raise _drf_error(error) from error
+            message = services.ticket_reply(
+                user=request.user,
+                ticket=ticket,
+                body=serializer.validated_data["body"],
+                internal=serializer.validated_data.get("internal", False),
+            )
             return Response(TicketMessageSerializer(message).data, status=status.HTTP_201_CREATED)
         messages = ticket.messages.order_by("created_at", "id")
         page = self.paginate_queryset(messages)
@@ -323,19 +306,16 @@ class TicketViewSet(
                 errors["from"] = errors.pop("sender")
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         email = serializer.validated_data
-        try:
-            result = services.inbound_email_receive(
-                sender_email=email["sender"]["email"],
-                sender_name=email["sender"]["name"],
-                subject=email["subject"],
-                text=email["text"],
-                html=email["html"],
-                message_id=email["message_id"],
-                in_reply_to=email["in_reply_to"],
-                references=email["references"],
-            )
-        except DjangoValidationError as error:
-            raise _drf_error(error) from error
+        result = services.inbound_email_receive(
+            sender_email=email["sender"]["email"],
+            sender_name=email["sender"]["name"],
+            subject=email["subject"],
+            text=email["text"],
+            html=email["html"],
+            message_id=email["message_id"],
+            in_reply_to=email["in_reply_to"],
+            references=email["references"],
+        )
         body = {
             "ticket": result.ticket.pk,
             "reference": result.ticket.reference,

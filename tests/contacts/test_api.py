@@ -148,3 +148,42 @@ def test_contact_list_endpoint_query_count_does_not_grow(sales_api, django_asser
         ContactFactory(company=CompanyFactory()).tags.add(tag)
     with django_assert_max_num_queries(8):
         assert sales_api.get("/api/contacts/").status_code == 200
+
+
+def test_unknown_fields_are_named_in_a_400_and_service_errors_have_the_same_shape(sales_api):
+    ContactFactory(email="taken@example.com")
+    response = sales_api.post(
+        "/api/contacts/",
+        {"first_name": "X", "lifecycle_stage": "nope", "favourite_colour": "teal", "shoe": 42},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body == {
+        "favourite_colour": ["This field does not exist here."],
+        "shoe": ["This field does not exist here."],
+    }
+    assert not Contact.objects.filter(first_name="X").exists()
+    # Errors raised by a service (after the serializer accepted the input) have the same shape.
+    duplicate = sales_api.post(
+        "/api/contacts/", {"first_name": "X", "email": "TAKEN@example.com"}, format="json"
+    )
+    assert duplicate.status_code == 400
+    assert list(duplicate.json()) == ["email"] and isinstance(duplicate.json()["email"], list)
+
+
+def test_a_serializer_check_on_one_field_is_a_list_under_that_field(support_api, support_user):
+    account = services.loyalty_enroll(contact=ContactFactory(), user=support_user)
+    response = support_api.patch(
+        f"/api/loyalty/accounts/{account.pk}/", {"contact": ContactFactory().pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"contact": ["A loyalty account cannot move to another contact."]}
+
+
+def test_page_size_is_honoured_up_to_the_maximum(sales_api, settings):
+    settings.API_MAX_PAGE_SIZE = 3
+    ContactFactory.create_batch(5)
+    assert len(sales_api.get("/api/contacts/?page_size=2").json()["results"]) == 2
+    assert len(sales_api.get("/api/contacts/?page_size=1000").json()["results"]) == 3
+    assert len(sales_api.get("/api/contacts/?page_size=abc").json()["results"]) == 5

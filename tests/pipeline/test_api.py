@@ -130,10 +130,12 @@ def test_marketing_reads_deals(marketing_api):
     assert marketing_api.get("/api/deals/").status_code == 200
 
 
-def test_deleting_a_stage_with_deals_is_a_400_naming_the_stage(admin_api, sales_user):
+def test_deleting_a_stage_with_deals_is_a_409_naming_the_deals(admin_api, sales_user):
     deal_make(user=sales_user, stage_name="Proposal")
     response = admin_api.delete(f"/api/stages/{stage('Proposal').pk}/")
-    assert response.status_code == 400 and "stage" in response.json()
+    assert response.status_code == 409
+    assert response.json()["protected_by"] == ["1 deal"]
+    assert stage("Proposal").pk
 
 
 def test_deal_list_api_runs_fixed_queries(sales_api, sales_user, django_assert_num_queries):
@@ -153,3 +155,22 @@ def test_admin_creates_a_default_pipeline_through_the_api(admin_api):
     response = admin_api.post("/api/pipelines/", {"name": "Partners", "is_default": True}, format="json")
     assert response.status_code == 201, response.content
     assert admin_api.get("/api/pipelines/?is_default=true").json()["results"][0]["name"] == "Partners"
+
+
+def test_deleting_a_pipeline_with_deals_is_a_409_and_keeps_it(admin_api, sales_user):
+    deal = deal_make(user=sales_user, stage_name="Proposal")
+    response = admin_api.delete(f"/api/pipelines/{deal.pipeline_id}/")
+    assert response.status_code == 409
+    assert response.json()["protected_by"] == ["1 deal"]
+    assert "1 deal" in response.json()["detail"]
+
+
+def test_deal_errors_have_the_contract_shape(sales_api, sales_user):
+    deal = deal_make(user=sales_user, stage_name="Proposal")
+    unknown = sales_api.patch(f"/api/deals/{deal.pk}/", {"favourite_colour": "red"}, format="json")
+    assert unknown.status_code == 400 and unknown.json() == {
+        "favourite_colour": ["This field does not exist here."]
+    }
+    lost = sales_api.post(f"/api/deals/{deal.pk}/move/", {"stage": stage("Lost").pk}, format="json")
+    assert lost.status_code == 400 and list(lost.json()) == ["lost_reason"]
+    assert isinstance(lost.json()["lost_reason"], list)

@@ -76,3 +76,12 @@ def test_events_are_listed_with_filters(marketing_api, post):
     response = marketing_api.get("/api/cdp/events/", {"name": "B"})
     assert response.status_code == 200
     assert [e["user_id"] for e in response.json()["results"]] == ["u2"]
+
+
+def test_source_errors_follow_the_api_contract(marketing_api):
+    response = marketing_api.post(
+        "/api/cdp/sources/", {"name": "X", "kind": "fax", "write_key": "mine"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"write_key": ["This field does not exist here."]}
+    assert not Source.objects.filter(name="X").exists()

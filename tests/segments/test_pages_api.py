@@ -323,3 +323,16 @@ def test_the_admin_lists_the_segments_that_use_one_and_keeps_it(marketing_client
     action = {"action": "delete_selected", "_selected_action": [vip.pk, berlin.pk], "post": "yes"}
     marketing_client.post("/admin/segments/segment/", action)  # both at once: nothing is left dangling
     assert not Segment.objects.filter(pk__in=[vip.pk, berlin.pk]).exists()
+
+
+def test_api_segment_errors_follow_the_contract(marketing_api):
+    unknown = marketing_api.post(
+        "/api/segments/",
+        {"name": "X", "rule": {"trait": "plan", "op": "eq", "value": "pro"}, "colour": "red"},
+        format="json",
+    )
+    assert unknown.status_code == 400 and unknown.json() == {"colour": ["This field does not exist here."]}
+    blank = marketing_api.post(
+        "/api/segments/", {"name": "", "rule": {"trait": "plan", "op": "eq", "value": "p"}}, format="json"
+    )
+    assert blank.status_code == 400 and isinstance(blank.json()["name"], list)

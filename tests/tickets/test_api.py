@@ -114,3 +114,14 @@ def test_sales_and_marketing_read_but_cannot_write(sales_api, marketing_api, sup
 
 def test_anonymous_gets_401_or_403(client):
     assert client.get(URL).status_code in (401, 403)
+
+
+def test_errors_follow_the_api_contract(support_api, support_user):
+    unknown = support_api.post(
+        URL, {"contact": ContactFactory().pk, "subject": "Hi", "urgency": "x"}, format="json"
+    )
+    assert unknown.status_code == 400 and unknown.json() == {"urgency": ["This field does not exist here."]}
+    ticket = ticket_make(user=support_user)
+    service_error = support_api.post(f"{URL}{ticket.pk}/messages/", {"body": ""}, format="json")
+    assert service_error.status_code == 400
+    assert all(isinstance(messages, list) for messages in service_error.json().values())
