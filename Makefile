@@ -31,10 +31,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check) and missing migrations
+## lint: ruff (lint + format check), the import contracts (lint-imports) and missing migrations
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
 
 format: $(STAMP)

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from cdpcrm.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 from contacts.models import Activity, Company, Contact
 
 from .models import Currency, Deal, Stage

@@ -1,6 +1,5 @@
 """REST API of profiles: sources (create returns the key once, rotate, offline CSV) and stored events."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -8,14 +7,15 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from cdpcrm.permissions import ModelPermissions
+from common.api import StrictModelSerializer, StrictSerializer
+from common.permissions import ModelPermissions
 
 from . import services
 from .models import Event, Source
 from .offline import CsvRejected, offline_csv_import
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(StrictModelSerializer):
     class Meta:
         model = Source
         fields = [
@@ -47,7 +47,7 @@ class SourceWithKeySerializer(SourceSerializer):
         fields = [*SourceSerializer.Meta.fields, "write_key"]
 
 
-class CsvUploadSerializer(serializers.Serializer):
+class CsvUploadSerializer(StrictSerializer):
     file = serializers.FileField()
 
 
@@ -81,22 +81,16 @@ class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     def create(self, request, *args, **kwargs):
         serializer = SourceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            source, write_key = services.source_create(
-                name=serializer.validated_data["name"], kind=serializer.validated_data["kind"]
-            )
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+        source, write_key = services.source_create(
+            name=serializer.validated_data["name"], kind=serializer.validated_data["kind"]
+        )
         if serializer.validated_data.get("enabled") is False:
             services.source_set_enabled(source=source, enabled=False)
         source.write_key = write_key
         return Response(SourceWithKeySerializer(source).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        try:
-            services.source_update(source=serializer.instance, **serializer.validated_data)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+        services.source_update(source=serializer.instance, **serializer.validated_data)
 
     @extend_schema(request=None, responses=SourceWithKeySerializer)
     @action(detail=True, methods=["post"], url_path="rotate-key")
@@ -125,7 +119,7 @@ class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         )
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(StrictModelSerializer):
     class Meta:
         model = Event
         fields = [

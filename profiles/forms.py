@@ -2,7 +2,7 @@
 
 from django import forms
 
-from cdpcrm.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 
 from .models import Source
 

@@ -10,11 +10,11 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
+from celery import current_app as celery_app
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from cdpcrm.celery import app as celery_app
 from profiles.models import Identity, Profile
 
 from .models import Delivery, Destination, Membership, Segment, SegmentSize

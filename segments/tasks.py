@@ -86,7 +86,7 @@ def destination_deliveries_due_task() -> None:
 
 
 def _schedule_retry(delivery) -> None:
-    from cdpcrm.celery import app
+    from celery import current_app as app
 
     if delivery is None or delivery.status != "retrying" or app.conf.task_always_eager:
         return  # in eager mode the periodic sweep (or `manage.py segments_deliver`) sends retries

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from cdpcrm.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 from contacts.models import Contact, Tag
 
 from .models import Channel, Priority, Status, Team

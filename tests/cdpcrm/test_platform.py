@@ -123,7 +123,7 @@ def test_marketing_navigation_has_segments_sources_and_the_admin(marketing_clien
 def test_a_form_with_errors_focuses_its_first_invalid_field():
     from django import forms
 
-    from cdpcrm.forms import BootstrapFormMixin
+    from common.forms import BootstrapFormMixin
 
     class SignupForm(BootstrapFormMixin, forms.Form):
         name = forms.CharField(widget=forms.TextInput(attrs={"autofocus": True}))
@@ -139,7 +139,7 @@ def test_a_form_with_errors_focuses_its_first_invalid_field():
 def test_an_error_added_after_validation_also_marks_and_focuses_the_field():
     from django import forms
 
-    from cdpcrm.forms import BootstrapFormMixin
+    from common.forms import BootstrapFormMixin
 
     class ContactishForm(BootstrapFormMixin, forms.Form):
         name = forms.CharField(widget=forms.TextInput(attrs={"autofocus": True}))
