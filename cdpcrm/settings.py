@@ -291,6 +291,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "profiles-computed-traits": {"task": "profiles.tasks.computed_traits_recompute_task", "schedule": 3600.0},
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
+    # Windows close within this many seconds of their moment, in both modes (indexed rows, no etas).
+    "segments-windows-due": {"task": "segments.tasks.segment_windows_due_task", "schedule": 5.0},
     "segments-deliveries-due": {"task": "segments.tasks.destination_deliveries_due_task", "schedule": 60.0},
     "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
 }

@@ -73,6 +73,30 @@ class Membership(models.Model):
         return f"{self.profile_id} in {self.segment_id}"
 
 
+class WindowExpiry(models.Model):
+    """A moment when a windowed event of a profile leaves a segment's window: the profile is re-checked then.
+
+    Rows for the next hour are written after each evaluation and by a half-hourly planner; a beat task every
+    few seconds claims the due ones in batches. No Celery eta is involved (an eta longer than the Redis
+    visibility timeout is redelivered again and again under acks_late).
+    """
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "profile", "due_at"], name="windowexpiry_once_per_moment"
+            )
+        ]
+        indexes = [models.Index(fields=["due_at"], name="windowexpiry_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} in {self.segment_id} at {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
 class SegmentSize(models.Model):
     """Size of a segment at the end of a day (the list sparkline and the size chart)."""
 
@@ -164,6 +188,10 @@ class Delivery(models.Model):
     destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="deliveries")
     profile = models.ForeignKey(Profile, null=True, on_delete=models.SET_NULL, related_name="+")
     trigger = models.CharField(max_length=5, choices=Trigger.choices)
+    sequence = models.PositiveIntegerField(
+        default=0,
+        help_text="Order of this move among the profile's moves in and out of the segment (1 = first entry).",
+    )
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

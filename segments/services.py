@@ -10,14 +10,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from celery import current_app as celery_app
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from profiles.models import Identity, Profile
 
-from .models import Delivery, Destination, Membership, Segment, SegmentSize
+from .models import Delivery, Destination, Membership, Segment, SegmentSize, WindowExpiry
 from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
 from .rules.compiler import event_queryset
 from .rules.spec import CRM_FIELDS
@@ -26,10 +25,11 @@ from .selectors import segments_using
 logger = logging.getLogger(__name__)
 
 CHUNK = 2000
-# Window expiries are scheduled as Celery eta tasks only this far ahead (long etas are unsafe on Redis);
-# a periodic task schedules the next horizon.
+# Window expiries are written as WindowExpiry rows this far ahead; a half-hourly planner writes the next
+# horizon, and a beat task every WINDOW_BUCKET_SECONDS re-checks the due ones.
 WINDOW_HORIZON = datetime.timedelta(hours=1)
 WINDOW_BUCKET_SECONDS = 5
+WINDOW_CLAIM = 5000  # due expiry rows claimed per round
 
 
 # --- saving -----------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) 
             member_count=segment.member_count, last_evaluated_at=now, last_changed_at=segment.last_changed_at
         )
         segment_size_record(segment=segment, now=now)
-    _windows_schedule(segment_id=segment_id, now=now, profile_ids=None)
+    _windows_record(segment_id=segment_id, now=now, profile_ids=None)
     return len(enter_ids), len(exit_ids)
 
 
@@ -152,7 +152,7 @@ def segment_profiles_recheck(
             )
             segment.refresh_from_db(fields=["member_count"])
             segment_size_record(segment=segment, now=now)
-    _windows_schedule(segment_id=segment_id, now=now, profile_ids=ids)
+    _windows_record(segment_id=segment_id, now=now, profile_ids=ids)
     return changed
 
 
@@ -276,42 +276,63 @@ def window_expiries(
     return dict(due)
 
 
-def _windows_schedule(*, segment_id: int, now: datetime.datetime, profile_ids: list[int] | None) -> int:
-    """Schedule eta re-checks for window expiries within the horizon; returns how many tasks were sent."""
-    if celery_app.conf.task_always_eager:
-        return 0  # eager mode has no clock to wait on; `segments_windows_schedule` runs them when due
+def _windows_record(*, segment_id: int, now: datetime.datetime, profile_ids: list[int] | None) -> int:
+    """Write the window expiries within the horizon as rows; returns how many moments were recorded."""
     segment = Segment.objects.filter(pk=segment_id, is_active=True).first()
     if segment is None:
         return 0
-    from .tasks import segment_window_recheck_task
-
     expiries = window_expiries(segment=segment, now=now, until=now + WINDOW_HORIZON, profile_ids=profile_ids)
-    for eta, ids in sorted(expiries.items()):
-        segment_window_recheck_task.apply_async(args=[segment_id, sorted(ids)], eta=eta)
+    rows = [
+        WindowExpiry(segment_id=segment_id, profile_id=pid, due_at=due_at)
+        for due_at, ids in expiries.items()
+        for pid in ids
+    ]
+    WindowExpiry.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
     return len(expiries)
 
 
-def segments_windows_due(
-    *, now: datetime.datetime | None = None, since: datetime.datetime | None = None
-) -> int:
-    """Periodic: schedule the window expiries of the next horizon for every segment; in eager mode,
-    re-check right away the profiles whose window expired since `since` (default: the last horizon)."""
+def segments_windows_plan(*, now: datetime.datetime | None = None) -> int:
+    """Periodic (half-hourly): record the window expiries of the next horizon for every active segment."""
     now = now or timezone.now()
-    sent = 0
-    for sid in _dependency_order(_active_rules()):
-        if celery_app.conf.task_always_eager:
-            segment = Segment.objects.get(pk=sid)
-            start = since or now - WINDOW_HORIZON
-            expired: set[int] = set()
-            for eta, ids in window_expiries(segment=segment, now=start, until=now).items():
-                if eta <= now:
-                    expired |= ids
-            if expired:
-                segment_profiles_recheck(segment_id=sid, profile_ids=expired, now=now)
-                sent += 1
-        else:
-            sent += _windows_schedule(segment_id=sid, now=now, profile_ids=None)
-    return sent
+    return sum(
+        _windows_record(segment_id=sid, now=now, profile_ids=None)
+        for sid in _dependency_order(_active_rules())
+    )
+
+
+def _expiries_claim(*, now: datetime.datetime, limit: int) -> list[tuple[int, int, int]]:
+    """(id, segment, profile) of due expiry rows, locked so a second sweeper takes other rows."""
+    due = WindowExpiry.objects.filter(due_at__lte=now).order_by("due_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    return list(due.values_list("pk", "segment_id", "profile_id")[:limit])
+
+
+def window_expiries_process(*, now: datetime.datetime | None = None, limit: int = WINDOW_CLAIM) -> int:
+    """Periodic (every few seconds): re-check the profiles whose window passed, and the segments using
+    those segments. Each round is one transaction that deletes the rows it handled, so a killed worker
+    leaves them for the next run and a second run finds nothing to do. Returns the rows handled."""
+    now = now or timezone.now()
+    handled = 0
+    while True:
+        with transaction.atomic():
+            claimed = _expiries_claim(now=now, limit=limit)
+            if not claimed:
+                return handled
+            by_segment: dict[int, set[int]] = defaultdict(set)
+            for _pk, segment_id, profile_id in claimed:
+                by_segment[segment_id].add(profile_id)
+            rules = _active_rules()
+            for segment_id in _dependency_order({sid: rules[sid] for sid in by_segment if sid in rules}):
+                changed = segment_profiles_recheck(
+                    segment_id=segment_id, profile_ids=by_segment[segment_id], now=now
+                )
+                if changed:
+                    segments_profiles_recheck(profile_ids=changed, facts={f"segment:{segment_id}"}, now=now)
+            WindowExpiry.objects.filter(pk__in=[pk for pk, _s, _p in claimed]).delete()
+        handled += len(claimed)
+        if len(claimed) < limit:
+            return handled
 
 
 # --- activation -----------------------------------------------------------------------------------
@@ -341,6 +362,20 @@ def _payloads(
     }
 
 
+def _move_sequences(*, segment: Segment, profile_ids: list[int], trigger: str) -> dict[int, int]:
+    """Each move of a profile in or out of a segment numbered 1, 2, 3 ... (odd: entered, even: exited),
+    from its membership history: the n-th stay is entered by move 2n-1 and left by move 2n. Receivers
+    keep the highest number seen per (segment, profile) and ignore older ones (a retried "exited" that
+    arrives after a later "entered")."""
+    stays = dict(
+        Membership.objects.filter(segment=segment, profile_id__in=profile_ids)
+        .values("profile_id")
+        .annotate(n=Count("id"))
+        .values_list("profile_id", "n")
+    )
+    return {pid: 2 * stays.get(pid, 1) - (1 if trigger == "enter" else 0) for pid in profile_ids}
+
+
 def deliveries_create(
     *, segment: Segment, enter_ids: list[int], exit_ids: list[int], now: datetime.datetime
 ) -> list[int]:
@@ -353,11 +388,13 @@ def deliveries_create(
             continue
         traits = set().union(*(set(d.traits or []) for d in listeners))
         payloads = _payloads(segment=segment, profile_ids=ids, trigger=trigger, traits=traits, now=now)
+        sequences = _move_sequences(segment=segment, profile_ids=ids, trigger=trigger)
         for destination in listeners:
             keep = set(destination.traits or [])
             for pid in ids:
                 payload = {
                     **payloads[pid],
+                    "sequence": sequences[pid],
                     "traits": {k: v for k, v in payloads[pid]["traits"].items() if k in keep},
                 }
                 rows.append(
@@ -365,6 +402,7 @@ def deliveries_create(
                         destination=destination,
                         profile_id=pid,
                         trigger=trigger,
+                        sequence=sequences[pid],
                         payload=payload,
                         created_at=now,
                         next_attempt_at=now,

@@ -55,7 +55,8 @@ def segment_crm_changed_task(contact_ids: list[int], fact: str) -> None:
     max_retries=5,
 )
 def segment_window_recheck_task(segment_id: int, profile_ids: list[int]) -> None:
-    """Runs at the moment a time window passes (scheduled with an eta)."""
+    """Re-check profiles whose window passed. Nothing schedules it any more (expiries are WindowExpiry rows);
+    it stays registered so eta messages queued by an earlier version still run after an upgrade."""
     changed = services.segment_profiles_recheck(segment_id=segment_id, profile_ids=profile_ids)
     if changed:
         services.segments_profiles_recheck(profile_ids=changed, facts={f"segment:{segment_id}"})
@@ -63,7 +64,20 @@ def segment_window_recheck_task(segment_id: int, profile_ids: list[int]) -> None
 
 @shared_task(name="segments.tasks.segment_windows_schedule_task", ignore_result=True)
 def segment_windows_schedule_task() -> None:
-    services.segments_windows_due()
+    """Half-hourly: write the window expiries of the next hour (the name is kept for existing beat setups)."""
+    services.segments_windows_plan()
+
+
+@shared_task(
+    name="segments.tasks.segment_windows_due_task",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def segment_windows_due_task() -> None:
+    """Every few seconds: re-check the profiles whose window just passed."""
+    services.window_expiries_process()
 
 
 @shared_task(name="segments.tasks.destination_deliver_task", ignore_result=True)

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -156,6 +157,7 @@ class CeleryWorkers:
         concurrency: int = 1,
         pool: str = "prefork",
         name: str | None = None,
+        beat: bool = False,
     ) -> subprocess.Popen:
         from django.db import connection
 
@@ -187,6 +189,16 @@ class CeleryWorkers:
                 "--without-mingle",
                 "-l",
                 "WARNING",
+                # Beat inside the worker (-B) runs CELERY_BEAT_SCHEDULE, as `celery beat` does in production.
+                *(
+                    [
+                        "-B",
+                        "-s",
+                        str(Path(tempfile.gettempdir()) / f"beat-{os.getpid()}-{len(self.processes)}"),
+                    ]
+                    if beat
+                    else []
+                ),
             ],
             cwd=ROOT,
             env=env,

@@ -3,13 +3,18 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from cdpcrm.celery import app
 from cdpcrm.management.commands.periodic import due_entries, schedule_seconds
 from profiles.models import Event, IngestBatch
+from segments import services as segment_services
+from segments.models import Membership, WindowExpiry
 from tests.profiles.factories import make_source, store_batch, track
+from tests.segments import factories as sf
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +62,17 @@ def test_jobs_come_due_on_their_own_schedule():
     with pytest.raises(CommandError):
         schedule_seconds("*/5 * * * *")
     assert due_entries({"sweep": 10.0, "purge": 3600.0}, now=11.0) == ["sweep"]
+
+
+def test_each_job_it_runs_is_one_line_and_windows_close_within_seconds(capsys):
+    prof = sf.profile()
+    seg = sf.segment({"event": "Product Added", "within": {"minutes": 1}})
+    sf.event(prof, "Product Added", at=timezone.now() - timedelta(seconds=58))
+    segment_services.segment_profiles_recheck(segment_id=seg.pk, profile_ids=[prof.pk])
+    due = WindowExpiry.objects.get().due_at
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        call_command("periodic")
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.endswith(")") and " ran segments-windows-due (" in line for line in out)
+    assert len([line for line in out if " ran " in line]) == len(settings.CELERY_BEAT_SCHEDULE)
+    assert Membership.objects.get(segment=seg, profile=prof).exited_at is not None

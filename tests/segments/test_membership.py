@@ -11,7 +11,7 @@ from cdpcrm.celery import app as celery_app
 from contacts import services as contact_services
 from profiles.signals import profiles_changed
 from segments import services, tasks
-from segments.models import Membership, SegmentSize
+from segments.models import Membership, SegmentSize, WindowExpiry
 
 from . import factories as f
 
@@ -122,29 +122,33 @@ def test_change_cascades_to_segments_that_refer_to_a_changed_segment():
     assert members(gold_in_paris) == {prof.pk}
 
 
-def test_window_expiry_is_scheduled_for_the_moment_the_event_leaves_the_window(monkeypatch):
+def test_window_expiry_is_a_row_due_when_the_event_leaves_the_window_not_an_eta(monkeypatch):
     prof = f.profile()
     seg = f.segment({"event": "Product Added", "within": {"hours": 24}})
     f.event(prof, "Product Added", at=T0)
-    scheduled = []
-    celery_app.conf.task_always_eager = False  # restored by the autouse fixture of conftest
+    celery_app.conf.task_always_eager = False  # as with a broker; restored by the autouse fixture of conftest
     monkeypatch.setattr(
-        tasks.segment_window_recheck_task, "apply_async", lambda args, eta: scheduled.append((args, eta))
+        tasks.segment_window_recheck_task,
+        "apply_async",
+        lambda *a, **k: pytest.fail("window expiries must not be Celery etas"),
     )
 
     with time_machine.travel(T0 + datetime.timedelta(hours=23, minutes=30), tick=False):
         services.segment_profiles_recheck(segment_id=seg.pk, profile_ids=[prof.pk])
     assert members(seg) == {prof.pk}
-    assert scheduled == [([seg.pk, [prof.pk]], T0 + datetime.timedelta(hours=24))]
+    due = T0 + datetime.timedelta(hours=24)
+    assert list(WindowExpiry.objects.values_list("segment", "profile", "due_at")) == [(seg.pk, prof.pk, due)]
 
     celery_app.conf.task_always_eager = True
-    with time_machine.travel(T0 + datetime.timedelta(hours=23, minutes=59, seconds=59), tick=False):
-        tasks.segment_window_recheck_task(seg.pk, [prof.pk])
+    assert services.window_expiries_process(now=due - datetime.timedelta(seconds=1)) == 0
     assert members(seg) == {prof.pk}
-    with time_machine.travel(T0 + datetime.timedelta(hours=24), tick=False):
-        tasks.segment_window_recheck_task(seg.pk, [prof.pk])
+    with time_machine.travel(due, tick=False):
+        assert services.window_expiries_process() == 1
     assert members(seg) == set()
-    assert Membership.objects.get(segment=seg, profile=prof).exited_at == T0 + datetime.timedelta(hours=24)
+    assert Membership.objects.get(segment=seg, profile=prof).exited_at == due
+    assert not WindowExpiry.objects.exists()
+    with time_machine.travel(due + datetime.timedelta(seconds=5), tick=False):
+        assert services.window_expiries_process() == 0  # a second sweep changes nothing
 
 
 def test_window_expiry_also_lets_people_in_when_an_excluding_event_ages_out():
@@ -156,9 +160,25 @@ def test_window_expiry_also_lets_people_in_when_an_excluding_event_ages_out():
     until = T0 + datetime.timedelta(days=31)
     expiries = services.window_expiries(segment=seg, now=T0 + datetime.timedelta(days=1), until=until)
     assert expiries == {T0 + datetime.timedelta(days=30): {prof.pk}}
-    with time_machine.travel(T0 + datetime.timedelta(days=30), tick=False):
-        services.segments_windows_due(since=T0 + datetime.timedelta(days=29))
+    assert not WindowExpiry.objects.exists()  # a month away: beyond the horizon, the planner writes it later
+    services.segments_windows_plan(now=T0 + datetime.timedelta(days=29, hours=23, minutes=30))
+    assert WindowExpiry.objects.get().due_at == T0 + datetime.timedelta(days=30)
+    with time_machine.travel(T0 + datetime.timedelta(days=30, seconds=3), tick=False):
+        services.window_expiries_process()
     assert members(seg) == {prof.pk}
+
+
+def test_a_window_passing_cascades_to_segments_that_use_the_segment():
+    prof = f.profile()
+    carts = f.segment({"event": "Product Added", "within": {"hours": 1}}, name="Carts")
+    uses = f.segment({"segment": carts.pk}, name="Uses carts")
+    f.event(prof, "Product Added", at=T0)
+    services.segments_profiles_recheck(
+        profile_ids=[prof.pk], facts={"events"}, now=T0 + datetime.timedelta(minutes=1)
+    )
+    assert members(uses) == {prof.pk}
+    services.window_expiries_process(now=T0 + datetime.timedelta(hours=1, seconds=5))
+    assert members(carts) == set() and members(uses) == set()
 
 
 def test_segments_recompute_command(capsys):
