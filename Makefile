@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments clean
 
@@ -14,18 +16,18 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: install, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite + eager Celery,
-## the periodic jobs in a side process: `manage.py periodic --loop`)
+## run: install, migrate, load demo data and serve on http://$(HOST):$(PORT) (default 127.0.0.1:8000;
+## SQLite + eager Celery, the periodic jobs in a side process: `manage.py periodic --loop`)
 run: $(STAMP)
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --no-input
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py demo
 	@echo ""
-	@echo "  cdpcrm is running at http://127.0.0.1:8000/  (log in as sales / cdpcrm-demo; all logins above)"
+	@echo "  cdpcrm is running at http://$(HOST):$(PORT)/  (log in as sales / cdpcrm-demo; all logins above)"
 	@echo ""
 	@# The embedded mode has no celery beat: the periodic jobs run in a side process that stops with the server.
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py periodic --loop & periodic=$$!; \
 	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (PostgreSQL + real broker when DATABASE_URL / CELERY_BROKER_URL are set)
 test: $(STAMP)

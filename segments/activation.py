@@ -84,6 +84,7 @@ def _send_webhook(delivery: Delivery, now: datetime.datetime) -> None:
         TIMESTAMP_HEADER: stamp,
         SIGNATURE_HEADER: webhook_signature(secret=destination.secret, timestamp=stamp, body=body),
         "X-Cdpcrm-Delivery": str(delivery.pk),
+        "X-Cdpcrm-Sequence": str(delivery.sequence),
     }
     try:
         response = requests.post(destination.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
@@ -174,6 +175,7 @@ def delivery_replay(*, delivery: Delivery, user) -> Delivery:
         destination=delivery.destination,
         profile_id=delivery.profile_id,
         trigger=delivery.trigger,
+        sequence=delivery.sequence,
         payload=delivery.payload,
         created_at=now,
         next_attempt_at=now,

@@ -102,6 +102,31 @@ def test_exit_fires_only_destinations_listening_to_exits(receiver, django_captur
     assert [json.loads(r["body"])["type"] for r in receiver.requests] == ["segment.entered", "segment.exited"]
 
 
+def test_each_move_carries_a_sequence_number_so_receivers_can_drop_stale_retries(
+    receiver, django_capture_on_commit_callbacks
+):
+    prof = f.profile(traits={"tier": "gold"})
+    other = f.profile(traits={"tier": "gold"})
+    seg = f.segment({"trait": "tier", "op": "eq", "value": "gold"})
+    Destination.objects.create(segment=seg, name="Both", kind="webhook", url=receiver.url, on_exit=True)
+    for minute, tier in enumerate(("gold", "", "gold", "")):
+        prof.traits = {"tier": tier}
+        prof.save()
+        _enter(seg, prof, django_capture_on_commit_callbacks, now=T0 + datetime.timedelta(minutes=minute))
+    _enter(seg, other, django_capture_on_commit_callbacks, now=T0 + datetime.timedelta(minutes=9))
+    sent = [(json.loads(r["body"]), r["headers"]["X-Cdpcrm-Sequence"]) for r in receiver.requests]
+    assert [(body["profile_id"], body["type"], body["sequence"], header) for body, header in sent] == [
+        (prof.pk, "segment.entered", 1, "1"),
+        (prof.pk, "segment.exited", 2, "2"),
+        (prof.pk, "segment.entered", 3, "3"),
+        (prof.pk, "segment.exited", 4, "4"),
+        (other.pk, "segment.entered", 1, "1"),
+    ]
+    # A replay is the same move: it keeps its number, so a receiver that saw 4 ignores a replayed 2.
+    second = Delivery.objects.get(profile=prof, sequence=2)
+    assert activation.delivery_replay(delivery=second, user=None).sequence == 2
+
+
 def test_receiver_down_is_retried_with_backoff_and_nothing_is_lost(
     receiver, django_capture_on_commit_callbacks
 ):

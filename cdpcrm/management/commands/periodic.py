@@ -12,6 +12,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from cdpcrm.celery import app
 
@@ -57,11 +58,13 @@ class Command(BaseCommand):
 
     def _run(self, name: str, entry: dict) -> None:
         task = app.tasks[entry["task"]]
+        started = time.monotonic()
         try:
             task.apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}), throw=True)
         except Exception:  # one failing job must not stop the others; it runs again on its schedule
             logger.exception("periodic job %s failed", name)
             self.stderr.write(f"periodic job {name} failed; see the log")
         else:
-            if self.verbosity > 1:
-                self.stdout.write(f"ran {name}")
+            if self.verbosity > 0:
+                took = (time.monotonic() - started) * 1000
+                self.stdout.write(f"{timezone.localtime():%H:%M:%S} ran {name} ({took:.0f} ms)")
