@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from profiles.models import Identity, Profile
 
+from . import sql
 from .models import Delivery, Destination, Membership, Segment, SegmentSize, WindowExpiry
 from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
 from .rules.compiler import event_queryset
@@ -99,13 +100,17 @@ def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) 
             return 0, 0
         matching = rule_compile(rule=segment.rule, now=now)
         members = Membership.objects.filter(segment=segment, exited_at__isnull=True)
-        enter_ids = list(
-            matching.filter(~Exists(members.filter(profile=OuterRef("pk")))).values_list("pk", flat=True)
-        )
-        exit_ids = list(
-            members.exclude(profile__in=matching.values("pk")).values_list("profile_id", flat=True)
-        )
-        _membership_apply(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+        if connection.vendor == "postgresql":
+            enter_ids, exit_ids = sql.memberships_recompute(segment_id=segment.pk, matching=matching, now=now)
+            _moves_record(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+        else:
+            enter_ids = list(
+                matching.filter(~Exists(members.filter(profile=OuterRef("pk")))).values_list("pk", flat=True)
+            )
+            exit_ids = list(
+                members.exclude(profile__in=matching.values("pk")).values_list("profile_id", flat=True)
+            )
+            _membership_apply(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
         segment.member_count = members.count()
         segment.last_evaluated_at = now
         # A queryset update: evaluation is not an edit, so it leaves no row in the segment's history.
@@ -170,6 +175,13 @@ def _membership_apply(
         Membership.objects.filter(
             segment=segment, exited_at__isnull=True, profile_id__in=exit_ids[start : start + CHUNK]
         ).update(exited_at=now)
+    _moves_record(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+
+
+def _moves_record(
+    *, segment: Segment, enter_ids: list[int], exit_ids: list[int], now: datetime.datetime
+) -> None:
+    """After membership rows changed: the segment's last change and the deliveries of its destinations."""
     if enter_ids or exit_ids:
         segment.last_changed_at = now
         deliveries_create(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)

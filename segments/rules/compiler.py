@@ -26,7 +26,6 @@ from django.db.models.lookups import (
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
-    In,
     IStartsWith,
     LessThan,
     LessThanOrEqual,
@@ -38,7 +37,7 @@ from profiles.models import Event, Profile
 from tickets.models import Ticket
 
 from .crm import contact_for_profile_expr
-from .json import JsonBool, JsonNumber, JsonPresent, JsonText
+from .json import JsonBool, JsonIs, JsonNumber, JsonPresent, JsonText
 from .spec import OPEN_TICKET_EXCLUDED, WINDOW_UNITS
 from .validation import parse_when
 
@@ -76,15 +75,15 @@ def _iso(when: datetime.datetime) -> str:
 def value_condition(column, key: str, op: str, value, now: datetime.datetime) -> Q:
     """A trait or event-property comparison on JSON column `column` (an F or OuterRef)."""
     if op == "eq":
-        return Q(Exact(_typed(column, key, value), value))
+        return Q(JsonIs(column, key, [value]))
     if op == "neq":
-        return _negate(Q(Exact(_typed(column, key, value), value)))
+        return _negate(Q(JsonIs(column, key, [value])))
     if op == "contains":
         return Q(IContains(JsonText(column, key), value))
     if op == "starts_with":
         return Q(IStartsWith(JsonText(column, key), value))
     if op == "in":
-        return Q(In(_typed(column, key, value[0]), list(value)))
+        return Q(JsonIs(column, key, list(value)))
     if op in _COMPARE:
         return Q(_COMPARE[op](JsonNumber(column, key), value))
     if op == "between":
@@ -105,7 +104,12 @@ def value_condition(column, key: str, op: str, value, now: datetime.datetime) ->
     raise ValueError(f"unknown operator {op}")
 
 
-def _negate(q: Q) -> Q:
+def _negate(q: Q, *, maybe_null: bool = True) -> Q:
+    """NOT q, where a NULL child (a missing trait) counts as false first, so its negation is true on both
+    databases. A child that is never NULL (EXISTS, a coalesced count) is negated plainly, which lets
+    PostgreSQL plan `NOT EXISTS` as an anti-join instead of a sub-plan per profile."""
+    if not maybe_null:
+        return ~q
     return Q(Exact(Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField()), False))
 
 
@@ -128,7 +132,7 @@ def _event_condition(node: dict, now: datetime.datetime) -> Q:
     if (op, value) in (("gte", 1), ("gt", 0)):
         return Q(Exists(events))
     if (op, value) in (("eq", 0), ("lt", 1), ("lte", 0)):
-        return _negate(Q(Exists(events)))
+        return ~Q(Exists(events))
     counted = Coalesce(
         Subquery(events.order_by().values("profile").annotate(n=Count("pk")).values("n")[:1]),
         Value(0),
@@ -137,7 +141,7 @@ def _event_condition(node: dict, now: datetime.datetime) -> Q:
     if op == "eq":
         return Q(Exact(counted, value))
     if op == "neq":
-        return _negate(Q(Exact(counted, value)))
+        return ~Q(Exact(counted, value))
     return Q(_COMPARE[op](counted, value))
 
 
@@ -169,7 +173,7 @@ def _crm_condition(node: dict) -> Q:
                 )
             )
         matched = Q(Exists(contacts.filter(q)))
-        return _negate(matched) if op == "neq" else matched
+        return ~matched if op == "neq" else matched
     if field.startswith("deal."):
         deals = Deal.objects.filter(contact_id=contact, stage__kind=Stage.Kind.OPEN)
         if field == "deal.stage":
@@ -182,7 +186,7 @@ def _crm_condition(node: dict) -> Q:
     if field.startswith("ticket."):
         tickets = Ticket.objects.filter(contact_id=contact).exclude(status__in=OPEN_TICKET_EXCLUDED)
         if field == "ticket.open":
-            return Q(Exists(tickets)) if value else _negate(Q(Exists(tickets)))
+            return Q(Exists(tickets)) if value else ~Q(Exists(tickets))
         return Q(Exists(tickets.filter(_choice_q("priority", op, value))))
     # loyalty.*
     from contacts.models import LoyaltyAccount
@@ -190,7 +194,7 @@ def _crm_condition(node: dict) -> Q:
     accounts = LoyaltyAccount.objects.filter(contact_id=contact)
     if field == "loyalty.tier":
         matched = Q(Exists(accounts.filter(_choice_q("tier", "eq" if op == "neq" else op, value))))
-        return _negate(matched) if op == "neq" else matched
+        return ~matched if op == "neq" else matched
     if op == "between":
         return Q(Exists(accounts.filter(points_balance__gte=value[0], points_balance__lte=value[1])))
     lookup = "points_balance" if op == "eq" else f"points_balance__{op}"
@@ -209,30 +213,35 @@ def _segment_condition(node: dict) -> Q:
     )
 
 
-def node_condition(node: dict, now: datetime.datetime) -> Q:
-    if "all" in node:
-        q = Q()
-        for child in node["all"]:
-            q &= node_condition(child, now)
-        return q
-    if "any" in node:
-        q = _false()
-        for child in node["any"]:
-            q |= node_condition(child, now)
-        return q
+def _condition(node: dict, now: datetime.datetime) -> tuple[Q, bool]:
+    """The SQL condition of a node, and whether it can be NULL (only trait comparisons can: a missing key)."""
+    if "all" in node or "any" in node:
+        children = [_condition(child, now) for child in node.get("all") or node.get("any")]
+        q = Q() if "all" in node else _false()
+        for child, _maybe_null in children:
+            q = q & child if "all" in node else q | child
+        return q, any(maybe_null for _q, maybe_null in children)
     if "not" in node:
-        return _negate(node_condition(node["not"], now))
+        child, maybe_null = _condition(node["not"], now)
+        return _negate(child, maybe_null=maybe_null), False
     if "trait" in node:
-        return value_condition(F("traits"), node["trait"], node["op"], node["value"], now)
+        return value_condition(F("traits"), node["trait"], node["op"], node["value"], now), True
     if "computed_trait" in node:
-        return value_condition(F("computed_traits"), node["computed_trait"], node["op"], node["value"], now)
+        return (
+            value_condition(F("computed_traits"), node["computed_trait"], node["op"], node["value"], now),
+            True,
+        )
     if "event" in node:
-        return _event_condition(node, now)
+        return _event_condition(node, now), False
     if "crm" in node:
-        return _crm_condition(node)
+        return _crm_condition(node), False
     if "segment" in node:
-        return _segment_condition(node)
+        return _segment_condition(node), False
     raise ValueError(f"not a rule node: {node!r}")
+
+
+def node_condition(node: dict, now: datetime.datetime) -> Q:
+    return _condition(node, now)[0]
 
 
 def uses_crm(rule) -> bool:

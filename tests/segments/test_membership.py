@@ -228,3 +228,23 @@ def test_deal_moves_and_new_tickets_from_crm_services_update_membership(
     with django_capture_on_commit_callbacks(execute=True):
         ticket_services.ticket_create(user=support_user, contact=contact, subject="Where is my order?")
     assert members(waiting) == {prof.pk}
+
+
+def test_full_recompute_runs_the_same_queries_for_few_and_many_members():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def recompute_queries(count: int) -> int:
+        tier = f"tier-{count}"
+        seg = f.segment({"all": [{"trait": "tier", "op": "in", "value": [tier]}, {"event": "Product Added"}]})
+        for _ in range(count):
+            f.event(f.profile(traits={"tier": tier}), "Product Added", at=T0)
+        f.profile(traits={"tier": count})  # a number is not the string of any type
+        with CaptureQueriesContext(connection) as queries:
+            assert services.segment_recompute(segment_id=seg.pk, now=T0 + datetime.timedelta(hours=1)) == (
+                count,
+                0,
+            )
+        return len(queries)
+
+    assert recompute_queries(2) == recompute_queries(25)
