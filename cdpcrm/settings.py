@@ -240,6 +240,10 @@ INGEST_GROUP_EVENTS = env_int("INGEST_GROUP_EVENTS", 5000)
 INGEST_DRAIN_FLAG_SECONDS = env_int("INGEST_DRAIN_FLAG_SECONDS", 10)
 # A queued drain starts this long after the request that queued it, gathering the requests behind it.
 INGEST_DRAIN_DELAY_MS = env_int("INGEST_DRAIN_DELAY_MS", 250)
+# A batch that failed as a whole this many times is set aside (its events rejected with the reason).
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
+# Batches waiting longer than this make /healthz report ingestion as degraded.
+INGEST_STUCK_AFTER_SECONDS = env_int("INGEST_STUCK_AFTER_SECONDS", 300)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 

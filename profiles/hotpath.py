@@ -6,7 +6,7 @@
   every save or delete of a Source bumps it after the commit, so a rotated key or a disabled source is
   refused by every web process on its next request.
 - A "drain queued" flag per source: the view enqueues a processing task only when none is waiting, and
-  the task clears the flag before it claims the source's waiting batches (see services.batch_process).
+  the task clears the flag before it claims the source's waiting batches (see drain.batch_process).
 
 Without CACHE_URL (the embedded single-process mode and the SQLite tests) Django's local-memory cache
 stands in for Redis.

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
 from . import hotpath
-from .services import batch_process, batches_purge, batches_sweep, pending_profiles_refresh
+from .drain import batch_process, batches_sweep, pending_profiles_refresh
+from .services import batches_purge
 from .traits import computed_recompute_all
 
 

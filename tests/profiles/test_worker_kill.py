@@ -6,8 +6,9 @@ import time
 import pytest
 from django.db import connection
 
+from profiles.drain import batches_sweep
 from profiles.models import Event, IngestBatch
-from profiles.services import batch_accept, batches_sweep, request_info_now
+from profiles.services import batch_accept, request_info_now
 
 from .factories import make_source
 
