@@ -258,10 +258,31 @@ IDENTITY_EXTERNAL_TRAITS = dict(
     if ":" in item
 )
 
-# CORS: only the tracking API is open to other origins (browsers running analytics.js post there).
-CORS_URLS_REGEX = r"^/v1/.*$"
+# CORS: only the tracking API is open to other origins (browsers running analytics.js or RudderStack's SDK
+# post there, and the latter loads /sourceConfig/). The request headers are the ones those SDKs send:
+# analytics-next adds X-Retry-Count on a retry; RudderStack's v3 SDK sends AnonymousId, SentAt and, on
+# retries, Rsa-*. Retry-After and X-RateLimit-Reset are exposed so that they can honour a 429.
+CORS_URLS_REGEX = r"^/(v1|beacon|sourceConfig)/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "content-encoding",
+    "user-agent",
+    "x-requested-with",
+    "x-retry-count",
+    "anonymousid",
+    "sentat",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-retry-reason",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Reset"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from profiles.tracking_urls import root_urlpatterns as tracking_root_urlpatterns
+
 from . import views
 from .api import router
 
@@ -33,6 +35,7 @@ urlpatterns = [
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path("v1/", include("profiles.tracking_urls")),
+    *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/", include(router.urls)),
