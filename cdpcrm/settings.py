@@ -250,6 +250,8 @@ INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 INGEST_STUCK_AFTER_SECONDS = env_int("INGEST_STUCK_AFTER_SECONDS", 300)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
+# The space id in Segment-style Profile API paths (/v1/spaces/<id>/collections/users/profiles/...).
+PROFILE_API_SPACE_ID = os.environ.get("PROFILE_API_SPACE_ID", "cdpcrm")
 
 # Identity resolution: identifier values that never link profiles (comma-separated, case-insensitive),
 # and traits that are external ids ("trait:namespace,..." -> identity kind external:<namespace>).
@@ -266,7 +268,8 @@ IDENTITY_EXTERNAL_TRAITS = dict(
 # post there, and the latter loads /sourceConfig/). The request headers are the ones those SDKs send:
 # analytics-next adds X-Retry-Count on a retry; RudderStack's v3 SDK sends AnonymousId, SentAt and, on
 # retries, Rsa-*. Retry-After and X-RateLimit-Reset are exposed so that they can honour a 429.
-CORS_URLS_REGEX = r"^/(v1|beacon|sourceConfig)/.*$"
+# Not the Profile API under /v1/spaces/ (as at Segment: its token reads every customer's data).
+CORS_URLS_REGEX = r"^/(v1/(?!spaces/)|beacon/|sourceConfig/).*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = [

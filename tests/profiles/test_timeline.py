@@ -145,7 +145,14 @@ def test_timeline_needs_the_view_profile_permission(person, client, django_user_
     assert client.get(reverse("profiles:contact_timeline", args=[contact.pk])).status_code == 403
 
 
-SHADOWING = {"items": [{"sku": "A", "qty": 2}], "keys": "k", "values": "v", "get": "g", "count": 3, "pop": "p"}
+SHADOWING = {
+    "items": [{"sku": "A", "qty": 2}],
+    "keys": "k",
+    "values": "v",
+    "get": "g",
+    "count": 3,
+    "pop": "p",
+}
 
 
 @pytest.mark.parametrize("page", ["contact", "profile"])

@@ -10,7 +10,7 @@ from django.test import override_settings
 from profiles import hotpath
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
 
-from .factories import basic_auth, make_source, track
+from .factories import basic_auth, track
 
 pytestmark = pytest.mark.django_db
 
