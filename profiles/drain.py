@@ -84,7 +84,7 @@ def _claim_next_of_source(batch_id: int) -> IngestBatch | None:
     return (
         IngestBatch.objects.select_related("source")
         .filter(source_id=Subquery(source), processed_at__isnull=True)
-        .order_by("received_at", "pk")
+        .order_by("attempts", "received_at", "pk")  # batches that never failed first
         .select_for_update(skip_locked=True, of=("self",))
         .first()
     )
@@ -170,16 +170,37 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
     messageId), so processing the same batch again adds nothing. A group that fails is isolated at once
     (module docstring); only an unreachable database makes this raise, and the task retries.
     """
-    held: list[int] = []
+    held: list[int] = []  # the claimed group, then its source's id last
     try:
         result = _group_process(batch_id=batch_id, more=more, held=held)
     except Exception as error:
         if not held:
             raise
-        return _group_isolate(batch_ids=held, error=error)
+        source_id = held.pop()
+        try:
+            return _group_isolate(batch_ids=held, error=error)
+        finally:
+            _continue(source_id, more)
     if result is _FAILED_BEFORE:
-        return _batches_isolated(batch_ids=held)
+        source_id = held.pop()
+        try:
+            return _batches_isolated(batch_ids=held)
+        finally:
+            _continue(source_id, more)
     return result
+
+
+def _continue(source_id: int, more: int) -> None:
+    """After isolating, queue the source's next drain (unless one is queued): the batches behind a failed
+    group must not wait for the sweeper. Its claim prefers batches that never failed."""
+    if more > 0 and connection.features.has_select_for_update_skip_locked:
+        next_batch = (
+            IngestBatch.objects.filter(source_id=source_id, processed_at__isnull=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if next_batch is not None:
+            drain_enqueue(next_batch, source_id, wait=False)
 
 
 _FAILED_BEFORE = object()
@@ -194,13 +215,13 @@ def _group_process(*, batch_id: int, more: int, held: list[int]):
         if batch is None:
             return None
         if batch.attempts:
-            held.append(batch.pk)
+            held += [batch.pk, batch.source_id]
             return _FAILED_BEFORE  # on its own, outside this transaction
         _test_delay()
         source = batch.source
         claimed, more_waiting = _claim_more(batch, limit=more)
         group = [batch, *claimed]
-        held += [member.pk for member in group]
+        held += [member.pk for member in group] + [source.pk]
         if more_waiting:
             # More batches wait behind this group, and their requests may have found a drain queued: queue
             # the next drain now, so another worker process claims them (SKIP LOCKED passes over this group)
