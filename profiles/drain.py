@@ -1,9 +1,9 @@
 """Drain a source's inbox: claim its waiting batches, store them as one group, isolate what cannot be stored.
 
 A group is one transaction. Should it fail for any reason but an unreachable database, its batches are
-counted as failed once and processed again at once, each on its own; a batch that still fails is split in
-halves (savepoints) down to the single event that the database refuses, which is rejected with the reason
-while the rest is stored. So a poison event costs the other batches of its source one failed attempt, never
+counted as failed once and stored again at once in halves (each half a group of its own, a failing half
+halved again); a single batch that still fails is split in halves of events (savepoints) down to the event
+the database refuses, which is rejected with the reason while the rest is stored. So a poison event costs the other batches of its source one failed attempt, never
 more. A batch that fails as a whole INGEST_MAX_ATTEMPTS times is set aside with its reason (`failed_at`).
 """
 
@@ -12,13 +12,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 
 from celery import current_app
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from . import hotpath
@@ -27,7 +26,7 @@ from .models import IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, Rejection
 from .signals import profiles_changed
 from .store import Stored, batch_parse, events_store, group_record
-from .traits import profiles_refresh, profiles_touch
+from .traits import profiles_touch
 
 logger = logging.getLogger(__name__)
 
@@ -231,18 +230,7 @@ def _group_process(*, batch_id: int, more: int, held: list[int]):
                 transaction.on_commit(continue_drain)
             else:
                 continue_drain()
-        parsed = [batch_parse(member, source) for member in group]
-        stored = events_store(
-            source=source, parts=[(part.batch.pk, part.events) for part in parsed], unlocked_ok=True
-        )
-        pending = sorted(stored.resolution.unlocked)
-        rejected = group_record(
-            source=source,
-            group=group,
-            rejections={part.batch.pk: part.rejections for part in parsed},
-            stored=stored,
-            pending=pending,
-        )
+        stored, rejected, pending = _group_store(group=group, source=source, unlocked_ok=True)
     touched = stored.touched
     if pending:
         touched = sorted(
@@ -275,16 +263,92 @@ def _attempt_record(batch_ids: list[int], error: BaseException) -> None:
     )
 
 
+def _group_store(*, group: list[IngestBatch], source: Source, unlocked_ok: bool):
+    """Parse, store and record claimed batches in the caller's transaction: (stored, rejected, pending)."""
+    parsed = [batch_parse(member, source) for member in group]
+    stored = events_store(
+        source=source, parts=[(part.batch.pk, part.events) for part in parsed], unlocked_ok=unlocked_ok
+    )
+    pending = sorted(stored.resolution.unlocked)
+    rejected = group_record(
+        source=source,
+        group=group,
+        rejections={part.batch.pk: part.rejections for part in parsed},
+        stored=stored,
+        pending=pending,
+    )
+    return stored, rejected, pending
+
+
 def _group_isolate(*, batch_ids: list[int], error: BaseException) -> BatchResult | None:
     logger.warning(
-        "ingest group of %d batches (first %s) failed, processing them one by one: %s",
+        "ingest group of %d batches (first %s) failed, storing it again in halves: %s",
         len(batch_ids),
         batch_ids[0],
         error_reason(error),
         exc_info=not isinstance(error, TRANSIENT_ERRORS),
     )
     _attempt_record(batch_ids, error)
-    return _batches_isolated(batch_ids=batch_ids)
+    return _halves_process(batch_ids=batch_ids)
+
+
+def _combined(results: list[BatchResult | None]) -> BatchResult | None:
+    results = [result for result in results if result is not None]
+    if not results:
+        return None
+    return BatchResult(
+        accepted=sum(r.accepted for r in results),
+        duplicates=sum(r.duplicates for r in results),
+        rejected=sum(r.rejected for r in results),
+        profile_ids=sorted({pk for r in results for pk in r.profile_ids}),
+        batches=sum(r.batches for r in results),
+    )
+
+
+def _halves_process(*, batch_ids: list[int]) -> BatchResult | None:
+    """A failed group's batches: each half stored again as a group of its own, a half that fails halved
+    again, down to single batches (then event by event). The batches without the poison are stored in a
+    few groups instead of one transaction each. Raises a database error once every half was tried."""
+    if len(batch_ids) == 1:
+        return _batches_isolated(batch_ids=batch_ids)
+    middle = len(batch_ids) // 2
+    results: list[BatchResult | None] = []
+    failure: BaseException | None = None
+    for half in (batch_ids[:middle], batch_ids[middle:]):
+        try:
+            results.append(_listed_group_process(batch_ids=half))
+            continue
+        except Exception:  # noqa: S110 - the poison is in this half: split it further
+            pass
+        try:
+            results.append(_halves_process(batch_ids=half))
+        except TRANSIENT_ERRORS as error:
+            failure = error
+    if failure is not None:
+        raise failure
+    return _combined(results)
+
+
+def _listed_group_process(*, batch_ids: list[int]) -> BatchResult | None:
+    """These waiting batches as one group (those another worker holds are passed over)."""
+    with transaction.atomic():
+        group = list(
+            IngestBatch.objects.select_related("source")
+            .filter(pk__in=batch_ids, processed_at__isnull=True)
+            .order_by("received_at", "pk")
+            .select_for_update(skip_locked=True, of=("self",))
+        )
+        if not group:
+            return None
+        stored, rejected, _ = _group_store(group=group, source=group[0].source, unlocked_ok=False)
+    _announce(stored.touched, sorted(stored.resolution.merged))
+    return BatchResult(
+        accepted=len(stored.new_events),
+        duplicates=stored.duplicates,
+        rejected=rejected,
+        profile_ids=stored.touched,
+        batches=len(group),
+    )
 
 
 def _batches_isolated(*, batch_ids: list[int]) -> BatchResult | None:
@@ -302,15 +366,7 @@ def _batches_isolated(*, batch_ids: list[int]) -> BatchResult | None:
             results.append(result)
     if isinstance(failure, TRANSIENT_ERRORS):
         raise failure  # the task's retry; otherwise the sweeper brings the batch back
-    if not results:
-        return None
-    return BatchResult(
-        accepted=sum(r.accepted for r in results),
-        duplicates=sum(r.duplicates for r in results),
-        rejected=sum(r.rejected for r in results),
-        profile_ids=sorted({pk for r in results for pk in r.profile_ids}),
-        batches=len(results),
-    )
+    return _combined(results)
 
 
 def _batch_isolated(*, batch_id: int) -> BatchResult | None:
@@ -472,60 +528,3 @@ def _pending_touch(
             logger.exception("folding ingest batch %s failed; left for the sweeper", batch.pk)
             break
     return pending
-
-
-def pending_profiles_refresh(*, older_than_seconds: int | None = None, limit: int = 100) -> int:
-    """Refresh the profiles that groups processed a while ago left unfolded; returns how many batches.
-
-    A refresh that fails is logged and its list dropped (the hourly recompute repairs those profiles), so
-    one bad profile never holds up the ones behind it."""
-    age = settings.INGEST_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timedelta(seconds=age)
-    done = 0
-    for batch_id in (
-        IngestBatch.objects.filter(profiles_pending__isnull=False, processed_at__lte=cutoff)
-        .order_by("processed_at")
-        .values_list("pk", flat=True)[:limit]
-    ):
-        try:
-            with transaction.atomic():
-                batch = (
-                    IngestBatch.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
-                    .filter(pk=batch_id, profiles_pending__isnull=False)
-                    .only("id", "profiles_pending")
-                    .first()
-                )
-                if batch is None:
-                    continue
-                live = profiles_refresh(profile_ids=batch.profiles_pending)
-                IngestBatch.objects.filter(pk=batch.pk).update(profiles_pending=None)
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception:
-            logger.exception("refreshing the profiles of ingest batch %s failed; dropped", batch_id)
-            IngestBatch.objects.filter(pk=batch_id).update(profiles_pending=None)
-            continue
-        transaction.on_commit(
-            partial(profiles_changed.send, sender=Profile, profile_ids=live, merged_profile_ids=[])
-        )
-        done += 1
-    return done
-
-
-def batches_sweep(*, older_than_seconds: int | None = None, limit: int = 1000) -> int:
-    """Re-enqueue inbox batches still unprocessed after a while (lost broker message, killed worker)."""
-    age = settings.INGEST_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=age)
-    stale = list(
-        IngestBatch.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if not stale:
-        return 0
-    IngestBatch.objects.filter(pk__in=stale).update(enqueued_at=now)
-    for batch_id in stale:
-        drain_enqueue(batch_id)
-    return len(stale)

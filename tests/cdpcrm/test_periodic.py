@@ -45,12 +45,12 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch, capsys):
 
 def test_with_a_broker_it_refuses_and_names_celery_beat():
     previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
+    app.conf.task_always_eager = app.conf.CELERY_TASK_ALWAYS_EAGER = False  # both names: Celery 5.5 and 5.6
     try:
         with pytest.raises(CommandError, match="celery -A cdpcrm beat"):
             call_command("periodic")
     finally:
-        app.conf.task_always_eager = previous
+        app.conf.task_always_eager = app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 def test_jobs_come_due_on_their_own_schedule():

@@ -8,8 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from profiles import drain
-from profiles.drain import batch_process, batches_sweep
+from profiles.drain import batch_process
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
+from profiles.sweep import batches_sweep
 
 from .factories import make_source, store_batch, track
 

@@ -10,9 +10,10 @@ import pytest
 from django.db import OperationalError, connection
 
 from profiles import drain, services
-from profiles.drain import batch_process, pending_profiles_refresh
+from profiles.drain import batch_process
 from profiles.identity import _lock_key
 from profiles.models import ComputedTrait, Event, IngestBatch, Profile
+from profiles.sweep import pending_profiles_refresh
 from profiles.tasks import batches_sweep_task
 from profiles.traits import computed_values
 
