@@ -2,8 +2,11 @@
 
 Prints end-to-end events/s (first POST until every event is in the Event table and folded into its
 profile), /v1/track accept latency p50/p95/p99 at a paced ~300 requests/s, and the rate of a raw
-PostgreSQL COPY of the same rows into a scratch table, with the ratio. Starts and stops everything it
-needs; runs in about a minute.
+PostgreSQL COPY of the same rows into a scratch table, with the ratio. Then two poison runs of the same
+size, each with one poison batch early among the others: NUL and lone surrogates (cleaned), and an event
+the database refuses (a trigger stands in for any value cleaning cannot foresee; its group fails once and
+is isolated). Their figure is the delay the poison adds: run time minus the clean run's, and how long the
+batches of the failed group waited. Starts and stops everything it needs; runs in a few minutes.
 
     make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
 Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,
@@ -254,6 +257,60 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
     }
 
 
+POISON_TRIGGER = (
+    "CREATE OR REPLACE FUNCTION bench_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'refused by the bench'; END $$",
+    "CREATE TRIGGER bench_refuse BEFORE INSERT ON profiles_event FOR EACH ROW "
+    "WHEN (NEW.name = 'Poison') EXECUTE FUNCTION bench_refuse()",
+)
+
+
+def poison_phase(port: int, auth: str, total: int, clients: int, conn, kind: str) -> dict:
+    """The throughput run with one poison batch a third of the way in; `kind` "nul" or "refused"."""
+    run = uuid.uuid4().hex[:8]
+    batches = [
+        [make_event(run, b * EVENTS_PER_BATCH + i) for i in range(EVENTS_PER_BATCH)]
+        for b in range(total // EVENTS_PER_BATCH)
+    ]
+    poison = batches[len(batches) // 3]
+    if kind == "nul":
+        poison[0]["properties"] |= {"note\u0000": "a\u0000b", "name": "x\ud800"}
+    else:
+        poison[0]["event"] = "Poison"
+        for statement in POISON_TRIGGER:
+            conn.execute(statement)
+    bodies = [json.dumps({"batch": batch}).encode() for batch in batches]
+    poster = Poster(port, auth)
+    before = events_stored(conn)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        statuses = list(pool.map(lambda body: poster.post("/v1/batch", body)[0], bodies))
+    expected = before + len(bodies) * EVENTS_PER_BATCH - (kind == "refused")
+    waiting = "SELECT count(*) FROM profiles_ingestbatch WHERE processed_at IS NULL"
+    while events_stored(conn) < expected or folds_waiting(conn) or conn.execute(waiting).fetchone()[0]:
+        if time.perf_counter() - started > 600:
+            raise RuntimeError("events did not all arrive within 10 minutes")
+        time.sleep(0.1)
+    finished = time.perf_counter()
+    if kind == "refused":
+        conn.execute("DROP TRIGGER bench_refuse ON profiles_event")
+    assert statuses.count(200) == len(bodies), f"non-200 answers: {set(statuses)}"
+    waits = conn.execute(
+        "SELECT attempts > 0, extract(epoch FROM max(processed_at - received_at)), "
+        "extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY processed_at - received_at)), count(*) "
+        "FROM profiles_ingestbatch WHERE received_at >= now() - make_interval(secs => %s) GROUP BY 1",
+        [finished - started + 1],
+    ).fetchall()
+    by_failed = {failed: (longest, median, count) for failed, longest, median, count in waits}
+    return {
+        "events": len(bodies) * EVENTS_PER_BATCH,
+        "seconds": finished - started,
+        "failed_group": by_failed.get(True),
+        "others": by_failed.get(False),
+        "rejected": conn.execute("SELECT count(*) FROM profiles_ingesterror").fetchone()[0],
+    }
+
+
 def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -> dict:
     run = uuid.uuid4().hex[:8]
     count = rate * seconds
@@ -333,6 +390,7 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--tangled", action="store_true", help="identities that tie profiles on most events")
     parser.add_argument("--stack-log", help="append gunicorn's and the worker's output to this file")
+    parser.add_argument("--no-poison", action="store_true", help="skip the two poison runs")
     args = parser.parse_args()
     global TANGLED, STACK_LOG
     TANGLED, STACK_LOG = args.tangled, args.stack_log
@@ -409,6 +467,22 @@ def main() -> None:
                 f"(HTTP accept of all batches took {result['accept_seconds']:.1f} s)"
             )
             print(result["cpu"])
+            for kind in () if args.no_poison else ("nul", "refused"):
+                poisoned = poison_phase(port, auth, args.events, args.clients, conn, kind)
+                label = {"nul": "NUL + lone surrogates", "refused": "an event the database refuses"}[kind]
+                line = (
+                    f"poison run ({label}): {poisoned['events']:,} events in {poisoned['seconds']:.1f} s, "
+                    f"{poisoned['seconds'] - result['seconds']:+.1f} s against the clean run"
+                )
+                if poisoned["failed_group"]:
+                    longest, median, count = poisoned["failed_group"]
+                    line += f"; the {count} batches of the failed group waited {median:.1f} s (median), {longest:.1f} s (max)"
+                others = poisoned["others"]
+                if others:
+                    line += (
+                        f"; the other {others[2]} batches {others[1]:.1f} s (median), {others[0]:.1f} s (max)"
+                    )
+                print(line + f"; rejected events so far: {poisoned['rejected']}")
             latency = latency_phase(port, auth, args.rate, args.seconds, max(args.clients, 16))
             print(
                 f"/v1/track at {latency['achieved_rate']:.0f} req/s ({latency['ok']}/{latency['requests']} ok): "

@@ -275,7 +275,7 @@ def _wait_for(check, timeout: float = 30.0) -> float | None:
 
 def latency(source: Source, *, samples: int) -> dict:
     use_worker = bool(os.environ.get("BENCH_BROKER_URL"))
-    celery_app.conf.task_always_eager = not use_worker
+    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = not use_worker
     worker = _worker_start() if use_worker else None
     receiver = Receiver()
     segment = Segment.objects.create(name="Latency", rule={"event": "Bench Signal", "within": {"days": 1}})

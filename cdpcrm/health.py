@@ -1,4 +1,4 @@
-"""Reachability checks for /healthz: the database and the Celery broker."""
+"""Checks for /healthz: the database and the Celery broker (critical), and the ingest inbox (advisory)."""
 
 from django.conf import settings
 from django.db import connection
@@ -28,5 +28,19 @@ def _broker() -> dict:
     return {"ok": True, "mode": "broker", "transport": url.split(":", 1)[0]}
 
 
+def _ingest() -> dict:
+    from profiles.selectors import inbox_health
+
+    try:
+        return inbox_health()
+    except Exception as exc:  # the database check above reports the cause
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
+# Failing these does not make /healthz a 503 (a load balancer would take the web process out of service,
+# which helps nothing): the status says "degraded" and the check says why.
+ADVISORY_CHECKS = frozenset({"ingest"})
+
+
 def health_check() -> dict[str, dict]:
-    return {"database": _database(), "broker": _broker()}
+    return {"database": _database(), "broker": _broker(), "ingest": _ingest()}

@@ -7,7 +7,7 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.db import connection
 from django.urls import Resolver404, get_resolver
 
-MACHINE_PREFIXES = ("/api/", "/v1/")
+MACHINE_PREFIXES = ("/api/", "/v1/", "/beacon/", "/sourceConfig/")
 
 
 class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
@@ -17,7 +17,8 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
-TRACKING_PREFIX = "/v1/"
+# The tracking API, and the two root paths of RudderStack's browser SDK (its config and its beacons).
+TRACKING_PREFIXES = ("/v1/", "/beacon/", "/sourceConfig/")
 TRACKING_URLCONF = "cdpcrm.tracking_urlconf"
 
 
@@ -34,7 +35,7 @@ class TrackingFastPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(TRACKING_PREFIX):
+        if request.path_info.startswith(TRACKING_PREFIXES):
             try:
                 match = get_resolver(TRACKING_URLCONF).resolve(request.path_info)
             except Resolver404:

@@ -205,6 +205,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "common.renderers.SafeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     # One error shape for every 400 (see common/api.py) and 409 for protected deletes.
@@ -243,8 +247,14 @@ INGEST_GROUP_EVENTS = env_int("INGEST_GROUP_EVENTS", 5000)
 INGEST_DRAIN_FLAG_SECONDS = env_int("INGEST_DRAIN_FLAG_SECONDS", 10)
 # A queued drain starts this long after the request that queued it, gathering the requests behind it.
 INGEST_DRAIN_DELAY_MS = env_int("INGEST_DRAIN_DELAY_MS", 250)
+# A batch that failed as a whole this many times is set aside (its events rejected with the reason).
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
+# Batches waiting longer than this make /healthz report ingestion as degraded.
+INGEST_STUCK_AFTER_SECONDS = env_int("INGEST_STUCK_AFTER_SECONDS", 300)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
+# The space id in Segment-style Profile API paths (/v1/spaces/<id>/collections/users/profiles/...).
+PROFILE_API_SPACE_ID = os.environ.get("PROFILE_API_SPACE_ID", "cdpcrm")
 
 # Identity resolution: identifier values that never link profiles (comma-separated, case-insensitive),
 # and traits that are external ids ("trait:namespace,..." -> identity kind external:<namespace>).
@@ -257,10 +267,32 @@ IDENTITY_EXTERNAL_TRAITS = dict(
     if ":" in item
 )
 
-# CORS: only the tracking API is open to other origins (browsers running analytics.js post there).
-CORS_URLS_REGEX = r"^/v1/.*$"
+# CORS: only the tracking API is open to other origins (browsers running analytics.js or RudderStack's SDK
+# post there, and the latter loads /sourceConfig/). The request headers are the ones those SDKs send:
+# analytics-next adds X-Retry-Count on a retry; RudderStack's v3 SDK sends AnonymousId, SentAt and, on
+# retries, Rsa-*. Retry-After and X-RateLimit-Reset are exposed so that they can honour a 429.
+# Not the Profile API under /v1/spaces/ (as at Segment: its token reads every customer's data).
+CORS_URLS_REGEX = r"^/(v1/(?!spaces/)|beacon/|sourceConfig/).*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "content-encoding",
+    "user-agent",
+    "x-requested-with",
+    "x-retry-count",
+    "anonymousid",
+    "sentat",
+    "rsa-recovered",
+    "rsa-retry-attempt",
+    "rsa-retry-reason",
+    "rsa-since-first-attempt",
+    "rsa-since-last-attempt",
+]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Reset"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")

@@ -2,4 +2,6 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("v1/", include("profiles.tracking_urls"))]
+from profiles.tracking_urls import root_urlpatterns
+
+urlpatterns = [path("v1/", include("profiles.tracking_urls")), *root_urlpatterns]

@@ -6,6 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from profiles.segment_profile_api import profile_api as segment_profile_api
+from profiles.tracking_urls import root_urlpatterns as tracking_root_urlpatterns
+
 from . import views
 from .api import router
 
@@ -32,7 +35,13 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
+    path(
+        "v1/spaces/<str:space_id>/collections/users/profiles/<str:external_id>/<str:route>",
+        segment_profile_api,
+        name="segment_profile_api",
+    ),
     path("v1/", include("profiles.tracking_urls")),
+    *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/", include(router.urls)),

@@ -46,7 +46,9 @@ def reports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = health.health_check()
-    healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
-    )
+    failing = {name for name, check in checks.items() if not check["ok"]}
+    if failing - health.ADVISORY_CHECKS:
+        status = "unavailable"
+    else:
+        status = "degraded" if failing else "ok"
+    return JsonResponse({"status": status, "checks": checks}, status=503 if status == "unavailable" else 200)

@@ -321,6 +321,58 @@ def _pos_csv(contacts: list[Contact], now) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _edge_cases(now) -> list[dict]:
+    """What real clients send too: RudderStack identify traits in context.traits only, a GA4-style cart with
+    a property named "items", a NUL and a lone surrogate (cleaned and stored), an event over 32 KB and a
+    date that is none (both rejected with their reason on the Website page)."""
+    at = (now - timedelta(minutes=5)).isoformat()
+    base = {"anonymousId": "demo-edge-visitor", "timestamp": at}
+    return [
+        {
+            **base,
+            "type": "identify",
+            "userId": "demo-rudder-1",
+            "messageId": "demo-edge-rudder",
+            "context": {
+                "library": {"name": "RudderLabs JavaScript SDK"},
+                "traits": {"email": "rita.rudder@example.com", "plan": "gold"},
+            },
+        },
+        {
+            **base,
+            "type": "track",
+            "event": "Cart Viewed",
+            "messageId": "demo-edge-cart",
+            "properties": {
+                "items": [{"item_id": "SKU-1002", "quantity": 1}],
+                "value": 149.0,
+                "currency": "EUR",
+            },
+        },
+        {
+            **base,
+            "type": "track",
+            "event": "Search",
+            "messageId": "demo-edge-nul",
+            "properties": {"query": "boots\u0000", "ref": "x\ud800"},
+        },
+        {
+            **base,
+            "type": "track",
+            "event": "Huge",
+            "messageId": "demo-edge-huge",
+            "properties": {"blob": "x" * 33_000},
+        },
+        {
+            **base,
+            "type": "track",
+            "event": "Bad Date",
+            "messageId": "demo-edge-date",
+            "timestamp": "yesterday",
+        },
+    ]
+
+
 def demo_load(*, users: dict, stdout) -> None:
     sources = _sources_ensure(stdout)
     contacts = list(Contact.objects.exclude(email="").order_by("pk")[:KNOWN_CONTACTS])
@@ -342,6 +394,15 @@ def demo_load(*, users: dict, stdout) -> None:
                 event_count=len(chunk),
                 info=info,
             )
+    website = sources["Website"]
+    if not Event.objects.filter(source=website, message_id="demo-edge-cart").exists():
+        batch_accept(
+            source=website,
+            kind="batch",
+            body=json.dumps({"batch": _edge_cases(now)}),
+            event_count=5,
+            info=request_info_now(client_ip="127.0.0.1", user_agent="cdpcrm-demo", browser_source=True),
+        )
     offline_csv_import(
         source=sources["Store POS (offline)"], data=_pos_csv(contacts, now), filename="pos-demo.csv"
     )

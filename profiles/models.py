@@ -74,11 +74,22 @@ class IngestBatch(models.Model):
     # (set on the group's first batch when its events are stored, cleared by the short transaction
     # that folds them; the sweeper refreshes what a killed worker left here).
     profiles_pending = models.JSONField(null=True, blank=True, editable=False)
+    # Failed processing attempts and the last reason: a batch that failed is processed on its own (then
+    # event by event), never again in a group; after INGEST_MAX_ATTEMPTS it is set aside (failed_at).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         verbose_name_plural = "ingest batches"
         indexes = [
+            models.Index(
+                fields=["source", "received_at"],
+                condition=models.Q(attempts__gt=0, processed_at__isnull=True)
+                | models.Q(failed_at__isnull=False),
+                name="ingestbatch_failing_idx",
+            ),
             models.Index(
                 fields=["received_at"],
                 condition=models.Q(processed_at__isnull=True),

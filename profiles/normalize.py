@@ -1,18 +1,31 @@
 """Turn stored Segment-spec calls into NormalizedEvents: validation, clock-skew correction, enrichment."""
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from ua_parser import parse as ua_parse
+
+from .clean import text_clean
 
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 MAX_MESSAGE_ID = 100
 MAX_ID = 255
 MAX_NAME = 200
+# Segment's limits: 32 KB per event, 2,500 events per batch (500 KB per request is checked at the edge).
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_EVENTS = 2500
+# ISO 8601 as Segment's own docs write it too: one-digit months, days and hours ("2015-2-02T00:30:12.984Z").
+LOOSE_ISO_DATE = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?"
+    r"\s*(?P<zone>Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
 UTM_FIELDS = {
     "utm_source": "source",
     "utm_medium": "medium",
@@ -46,6 +59,7 @@ class NormalizedEvent:
     traits: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)
     integrations: dict = field(default_factory=dict)
+    position: int = 0  # index in its batch
 
 
 @dataclass
@@ -54,6 +68,17 @@ class Rejection:
     message_id: str
     reason: str
     excerpt: str
+
+
+def rejection_of(item, *, position: int, reason: str) -> Rejection:
+    """A Rejection whose texts are safe to store whatever the item held."""
+    message_id = str(item.get("messageId") or "")[:MAX_MESSAGE_ID] if isinstance(item, dict) else ""
+    return Rejection(
+        position=position,
+        message_id=text_clean(message_id),
+        reason=text_clean(reason)[:300],
+        excerpt=json.dumps(item, default=str)[:1000],
+    )
 
 
 @dataclass
@@ -67,16 +92,51 @@ class RequestInfo:
     browser_source: bool = False
 
 
+def _loose_iso(text: str) -> datetime | None:
+    match = LOOSE_ISO_DATE.fullmatch(text)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    zone = parts["zone"]
+    tzinfo = UTC
+    if zone and zone not in "Zz":
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        tzinfo = timezone(-offset if zone[0] == "-" else offset)
+    fraction = (parts["fraction"] or "")[:6].ljust(6, "0")
+    try:
+        return datetime(
+            int(parts["year"]),
+            int(parts["month"]),
+            int(parts["day"]),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int(fraction),
+            tzinfo=tzinfo,
+        )
+    except ValueError:  # month 13, February 30, hour 25, an offset of a day or more
+        return None
+
+
 def parse_time(value, name: str) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
         raise EventRejected(f"{name} must be an ISO-8601 date string")
+    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise EventRejected(f"{name} is not an ISO-8601 date: {value[:40]!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = _loose_iso(text)
+        if parsed is None:
+            raise EventRejected(f"{name} is not an ISO-8601 date: {value[:40]!r}") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        # In UTC, and within what every database stores: year 1 at +14:00 is year 0 in UTC.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise EventRejected(f"{name} is out of range: {value[:40]!r}") from None
 
 
 def _identifier(item: dict, key: str) -> str:
@@ -233,6 +293,10 @@ def normalize_event(
     properties = _object(item, "properties")
     traits = _object(item, "traits")
     context = {**batch_context, **_object(item, "context")}
+    if event_type in ("identify", "alias") and isinstance(context.get("traits"), dict):
+        # RudderStack's libraries send identify traits in context.traits only; its spec reads both,
+        # the root object winning a clash.
+        traits = {**context["traits"], **traits}
     integrations = {**batch_integrations, **_object(item, "integrations")}
 
     sent_at = parse_time(item.get("sentAt"), "sentAt") or batch_sent_at
@@ -241,7 +305,10 @@ def normalize_event(
     if sent_at and (original or client_timestamp):
         # Clock-skew correction: the device clock may be wrong, the gap sentAt - originalTimestamp is not.
         original = original or client_timestamp
-        timestamp = info.received_at - (sent_at - original)
+        try:
+            timestamp = info.received_at - (sent_at - original)
+        except OverflowError:
+            raise EventRejected("sentAt and timestamp are too far apart to be dates") from None
     else:
         timestamp = client_timestamp or original or info.received_at
 
@@ -267,10 +334,22 @@ def normalize_event(
     )
 
 
+def _event_bytes(item) -> int:
+    try:
+        return len(orjson.dumps(item))
+    except TypeError:  # integers past 64 bits
+        return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 def normalize_body(
-    *, kind: str, body: dict, info: RequestInfo
+    *, kind: str, body: dict, info: RequestInfo, body_size: int = 0
 ) -> tuple[list[NormalizedEvent], list[Rejection]]:
-    """Every event of a stored request, deduplicated by messageId, plus the rejected ones with reasons."""
+    """Every event of a stored request, deduplicated by messageId, plus the rejected ones with reasons.
+
+    As Segment does, an event over 32 KB and the events past the 2,500th of a batch are rejected one by
+    one and the rest stored. `body_size` is the stored body's length: a smaller body cannot hold an
+    over-large event, so events are only measured when it is larger.
+    """
     if kind in ("batch", "csv"):
         items = body.get("batch") or []
         forced_type = None
@@ -284,7 +363,18 @@ def normalize_body(
         items, forced_type, batch_context, batch_integrations, batch_sent_at = [body], kind, {}, {}, None
     events: dict[str, NormalizedEvent] = {}
     rejections: list[Rejection] = []
+    if not isinstance(items, list):
+        items = []
+    measure = body_size > MAX_EVENT_BYTES
     for position, item in enumerate(items):
+        if position >= MAX_BATCH_EVENTS:
+            reason = f"the batch has {len(items)} events: only the first {MAX_BATCH_EVENTS} are stored"
+            rejections.append(rejection_of(item, position=position, reason=reason))
+            continue
+        if measure and (size := _event_bytes(item)) > MAX_EVENT_BYTES:
+            reason = f"the event is larger than 32 KB ({size:,} bytes)"
+            rejections.append(rejection_of(item, position=position, reason=reason))
+            continue
         try:
             event = normalize_event(
                 item,
@@ -296,15 +386,12 @@ def normalize_body(
                 info=info,
             )
         except EventRejected as exc:
-            message_id = str(item.get("messageId") or "")[:MAX_MESSAGE_ID] if isinstance(item, dict) else ""
-            rejections.append(
-                Rejection(
-                    position=position,
-                    message_id=message_id,
-                    reason=str(exc)[:300],
-                    excerpt=json.dumps(item, default=str)[:1000],
-                )
-            )
+            rejections.append(rejection_of(item, position=position, reason=str(exc)))
             continue
+        except Exception as exc:  # whatever else one event can do must not fail its batch
+            reason = f"the event could not be read ({type(exc).__name__}: {exc})"
+            rejections.append(rejection_of(item, position=position, reason=reason))
+            continue
+        event.position = position
         events.setdefault(event.message_id, event)
     return list(events.values()), rejections

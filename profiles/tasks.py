@@ -5,7 +5,9 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
 from . import hotpath
-from .services import batch_process, batches_purge, batches_sweep, pending_profiles_refresh
+from .drain import batch_process
+from .services import batches_purge
+from .sweep import batches_sweep, pending_profiles_refresh
 from .traits import computed_recompute_all
 
 

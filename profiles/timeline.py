@@ -16,6 +16,7 @@ from contacts.models import Activity, Contact, LoyaltyNote, Task
 from pipeline.models import DealStageChange
 from tickets.models import TicketMessage
 
+from .clean import json_clean, text_clean
 from .models import Event, Profile
 
 PAGE_SIZE = 25
@@ -53,6 +54,17 @@ class TimelineItem:
     @property
     def kind_label(self) -> str:
         return KINDS[self.kind][0]
+
+    @property
+    def detail_pairs(self) -> list[tuple[str, object]]:
+        """(name, value) pairs for the template: `details.items` there would read a property named "items"
+        (or "keys", "values", "get", ...) instead of calling the method. Text a response cannot encode
+        (a lone surrogate stored before it was cleaned at ingestion) is replaced."""
+        return [(text_clean(str(key)), json_clean(value)) for key, value in self.details.items()]
+
+    @property
+    def summary_text(self) -> str:
+        return text_clean(self.summary)
 
 
 @dataclass

@@ -3,19 +3,28 @@
 import base64
 import binascii
 import json
+import re
 import time
 import zlib
 from dataclasses import dataclass
+from itertools import accumulate
 
 from django.conf import settings
 
 from . import hotpath
 from .models import Source
+from .normalize import MAX_EVENT_BYTES
 from .selectors import source_by_key_hash, write_key_digest
 
-MAX_EVENT_BYTES = 32 * 1024
 MAX_REQUEST_BYTES = 500 * 1024
-MAX_BATCH_EVENTS = 2500
+# Checked on the raw bytes before parsing: Python's parser recurses per level (RecursionError past ~1,000),
+# and an object with tens of thousands of keys is no tracking call. Real calls nest a handful of levels.
+MAX_JSON_DEPTH = 64
+MAX_JSON_KEYS = 50_000
+# A string literal, or an unterminated one up to the end (so that a body of escaped quotes stays linear).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 class TrackingError(Exception):
@@ -26,7 +35,13 @@ class TrackingError(Exception):
     ):
         super().__init__(message)
         self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
-        self.code = {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}.get(status, "bad_request")
+        self.code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            429: "rate_limited",
+            503: "unavailable",
+        }.get(status, "bad_request")
 
     def payload(self) -> dict:
         # "code"/"message" as Segment answers (its client libraries read them), "error"/"field" for people.
@@ -101,19 +116,43 @@ def body_decode(raw: bytes, content_encoding: str) -> bytes:
     return raw
 
 
+def structure_check(raw: bytes) -> None:
+    """Refuse a body nested deeper than MAX_JSON_DEPTH or with more than MAX_JSON_KEYS keys, from its bytes.
+
+    Brackets and colons count only outside strings; a body with fewer brackets than the depth limit (and
+    fewer colons than the key limit) cannot exceed them, so the usual request costs two byte counts.
+    """
+    opens = raw.count(b"[") + raw.count(b"{")
+    if opens <= MAX_JSON_DEPTH and raw.count(b":") <= MAX_JSON_KEYS:
+        return
+    bare = _JSON_STRING.sub(b'""', raw)
+    if bare.count(b":") > MAX_JSON_KEYS:
+        raise TrackingError(400, f"the body has more than {MAX_JSON_KEYS:,} keys")
+    brackets = bare.translate(None, _NOT_BRACKETS)
+    if (
+        len(brackets) > MAX_JSON_DEPTH
+        and max(accumulate(_BRACKET_STEP[c] for c in brackets)) > MAX_JSON_DEPTH
+    ):
+        raise TrackingError(400, f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+
+
 def body_parse(raw: bytes) -> tuple[dict, str]:
+    structure_check(raw)
     try:
         text = raw.decode("utf-8")
         body = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise TrackingError(400, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise TrackingError(400, f"the body is nested more than {MAX_JSON_DEPTH} levels deep") from None
     if not isinstance(body, dict):
         raise TrackingError(400, "the body must be a JSON object")
     return body, text
 
 
 def shape_check(*, kind: str, body: dict, size: int) -> int:
-    """Number of events; refuses an over-large event or batch."""
+    """Number of events; refuses a single call over 32 KB. In a batch, as Segment does, an over-large event
+    and the events past the 2,500th are rejected one by one by the worker and the rest stored."""
     if kind != "batch":
         if size > MAX_EVENT_BYTES:
             raise TrackingError(400, "the event is larger than 32 KB")
@@ -121,20 +160,16 @@ def shape_check(*, kind: str, body: dict, size: int) -> int:
     items = body.get("batch")
     if not isinstance(items, list):
         raise TrackingError(400, "batch must be a list of events", field="batch")
-    if len(items) > MAX_BATCH_EVENTS:
-        raise TrackingError(
-            400, f"batch has {len(items)} events; at most {MAX_BATCH_EVENTS} are allowed", field="batch"
-        )
-    if size > MAX_EVENT_BYTES:  # a smaller request cannot hold an over-large event
-        for position, item in enumerate(items):
-            if len(json.dumps(item, separators=(",", ":"))) > MAX_EVENT_BYTES:
-                raise TrackingError(400, "the event is larger than 32 KB", field=f"batch[{position}]")
     return len(items)
 
 
-def request_parse(*, kind: str, raw: bytes, authorization: str, content_encoding: str) -> ParsedRequest:
+def request_parse(
+    *, kind: str, raw: bytes, authorization: str, content_encoding: str, query_key: str | None = None
+) -> ParsedRequest:
+    """Authenticate (Basic header, else `writeKey` in the query string or the body), then check the body."""
     header_key = basic_auth_key(authorization) if authorization else None
-    source = authenticate(header_key) if header_key else None
+    first_key = header_key or query_key
+    source = authenticate(first_key) if first_key else None
     decoded = body_decode(raw, content_encoding)
     body, text = body_parse(decoded)
     if source is None:

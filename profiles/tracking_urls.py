@@ -6,6 +6,7 @@ The one-letter paths are what analytics.js (analytics-next) posts to: /v1/t, /v1
 
 from django.urls import path
 
+from .rudderstack import source_config
 from .tracking_views import analytics_settings, tracking_view
 
 CALLS = ("track", "identify", "page", "screen", "group", "alias", "batch")
@@ -14,3 +15,10 @@ urlpatterns = [path(call, tracking_view(call), name=f"tracking_{call}") for call
 urlpatterns += [path(call[0], tracking_view(call), name=f"tracking_{call[0]}") for call in CALLS]
 urlpatterns += [path("import", tracking_view("batch"), name="tracking_import")]
 urlpatterns += [path("projects/<str:write_key>/settings", analytics_settings, name="tracking_settings")]
+
+# Mounted at the root (cdpcrm.urls): RudderStack's browser SDK loads /sourceConfig/ from its `configUrl` and,
+# with `useBeacon`, posts to <dataPlaneUrl>/beacon/v1/batch?writeKey=KEY (a beacon carries no headers).
+root_urlpatterns = [
+    path("sourceConfig/", source_config, name="tracking_source_config"),
+    path("beacon/v1/batch", tracking_view("batch", key_in_query=True), name="tracking_beacon_batch"),
+]

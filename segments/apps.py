@@ -8,12 +8,14 @@ class SegmentsConfig(AppConfig):
     def ready(self) -> None:
         from contacts.panels import Panel, contact_panel_register
         from contacts.signals import crm_changed
+        from profiles.segment_profile_api import audience_provider_register
         from profiles.signals import profiles_changed
 
-        from . import receivers
+        from . import receivers, selectors
 
         profiles_changed.connect(receivers.on_profiles_changed, dispatch_uid="segments_profiles_changed")
         crm_changed.connect(receivers.on_crm_changed, dispatch_uid="segments_crm_changed")
+        audience_provider_register(selectors.profile_audiences)
         contact_panel_register(
             Panel(
                 key="segments",

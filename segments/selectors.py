@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import slugify
 
 from contacts.models import Contact
 from profiles.models import ComputedTrait, Event, Identity, Profile
@@ -192,3 +193,16 @@ def _json_type(value) -> str:
     if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
         return "date"
     return "text"
+
+
+def audience_key(segment_name: str) -> str:
+    """A segment's name as an audience trait key, the way Segment names audiences ("big_spender")."""
+    return slugify(segment_name).replace("-", "_")
+
+
+def profile_audiences(profile_id: int) -> dict[str, bool]:
+    """The profile's current audiences for the Profile API's traits (one query)."""
+    names = Membership.objects.filter(
+        profile_id=profile_id, exited_at__isnull=True, segment__is_active=True
+    ).values_list("segment__name", flat=True)
+    return {audience_key(name): True for name in names}

@@ -59,9 +59,10 @@ def _celery_eager(request):
     """Tasks run in-process unless the test drives a real worker (marked `worker`)."""
     eager = "worker" not in request.keywords
     previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = eager
+    # Celery 5.6 reads a namespaced app's (CELERY_*) setting under its prefixed name only; 5.5 either way.
+    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = eager
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 def _user_in_role(role: str, **kwargs):

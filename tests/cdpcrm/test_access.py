@@ -15,6 +15,8 @@ ALLOW_LIST = (
     re.compile(r"^/accounts/logout/$"),
     re.compile(r"^/healthz$"),
     re.compile(r"^/v1/"),
+    re.compile(r"^/beacon/v1/batch$"),  # RudderStack's beacons: write key in the query string
+    re.compile(r"^/sourceConfig/$"),  # RudderStack's SDK config: write key in the query string
     re.compile(r"^/admin/login/$"),
     re.compile(r"^/static/"),
     re.compile(r"^/cdp/analytics/"),

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles import services
+from profiles import drain
+from profiles.drain import batch_process
 from profiles.models import ComputedTrait, Event, IngestBatch, IngestError, Profile
-from profiles.services import batch_process
 from profiles.traits import computed_values
 
 from .factories import make_source, store_batch, track
@@ -61,7 +61,7 @@ def test_batches_over_the_event_budget_wait_for_the_next_drain(
     source, _ = make_source()
     first, second, third = (store_batch(source, [track(n * 10), track(n * 10 + 1)]) for n in range(3))
     requeued: list[tuple] = []
-    monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: requeued.append(args))
+    monkeypatch.setattr(drain, "drain_enqueue", lambda *args, **kwargs: requeued.append(args))
 
     with django_capture_on_commit_callbacks(execute=True):
         result = batch_process(batch_id=first.pk, more=10)

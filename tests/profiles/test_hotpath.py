@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from profiles import hotpath, services
+from profiles import drain, hotpath
+from profiles.drain import batch_process
 from profiles.models import Event, IngestBatch, Source
-from profiles.services import batch_process
 
 from .factories import basic_auth, make_source, store_batch, track
 
@@ -122,5 +122,5 @@ def test_enqueue_failure_clears_the_flag_so_the_next_request_retries(monkeypatch
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(batch_process_task, "apply_async", broker_down)
-    services._enqueue(1, source.pk)
+    drain.drain_enqueue(1, source.pk)
     assert hotpath.drain_flag_set(source.pk, ttl=10)  # free again: the next request queues a drain

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from profiles.drain import batch_process
 from profiles.identity import identifier_parse
 from profiles.models import Event, Identity, Profile, ProfileMerge
-from profiles.services import batch_accept, batch_process, request_info_now
+from profiles.services import batch_accept, request_info_now
 
 from .factories import make_source
 

@@ -143,3 +143,40 @@ def test_timeline_needs_the_view_profile_permission(person, client, django_user_
     user = django_user_model.objects.create_user("nobody", password="x")
     client.force_login(user)
     assert client.get(reverse("profiles:contact_timeline", args=[contact.pk])).status_code == 403
+
+
+SHADOWING = {
+    "items": [{"sku": "A", "qty": 2}],
+    "keys": "k",
+    "values": "v",
+    "get": "g",
+    "count": 3,
+    "pop": "p",
+}
+
+
+@pytest.mark.parametrize("page", ["contact", "profile"])
+def test_property_names_that_shadow_dict_methods_render(person, sales_client, page):
+    # GA4-style carts send "items"; the template must list properties, not read one named like a method.
+    contact, profile = person
+    Event.objects.create(
+        source=make_source(name="Shop")[0],
+        profile=profile,
+        message_id="cart-1",
+        type="track",
+        name="Cart Viewed",
+        timestamp=T0 + timedelta(days=30),
+        received_at=T0 + timedelta(days=30),
+        properties=SHADOWING,
+        traits={"items": "t"},
+    )
+    if page == "contact":
+        url = reverse("profiles:contact_timeline", args=[contact.pk])
+    else:
+        url = reverse("profiles:profile_timeline", args=[profile.pk])
+    response = sales_client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in SHADOWING:
+        assert f">{name}</dt>" in html
+    assert "&#x27;sku&#x27;: &#x27;A&#x27;" in html and ">trait items</dt>" in html

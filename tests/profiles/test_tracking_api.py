@@ -121,11 +121,17 @@ def test_event_over_32kb_is_refused(post):
     assert "32 KB" in response.json()["error"]
 
 
-def test_batch_with_one_oversized_event_names_it(post):
-    response = post("/v1/batch", {"batch": [track(1), track(2, properties={"blob": "x" * 33_000})]})
-    assert response.status_code == 400
-    assert response.json()["field"] == "batch[1]"
-    assert not IngestBatch.objects.exists()
+def test_an_oversized_event_in_a_batch_is_rejected_alone_and_the_rest_stored(post, source_and_key):
+    source, _ = source_and_key
+    big = track(2, properties={"blob": "x" * 33_000})
+    response = post("/v1/batch", {"batch": [track(1), big, track(3)]})
+    assert response.status_code == 200
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["msg-1", "msg-3"]
+    error = IngestError.objects.get()
+    assert error.position == 1 and error.message_id == "msg-2"
+    assert error.reason.startswith("the event is larger than 32 KB")
+    source.refresh_from_db()
+    assert (source.events_accepted, source.events_rejected) == (2, 1)
 
 
 def test_request_over_500kb_is_refused(post):
@@ -135,12 +141,15 @@ def test_request_over_500kb_is_refused(post):
     assert "500 KB" in response.json()["error"]
 
 
-def test_more_than_2500_events_is_refused(post):
-    batch = [{"type": "track", "event": "E", "userId": "u"} for _ in range(2501)]
+def test_events_past_the_2500th_are_rejected_and_the_first_2500_stored(post):
+    batch = [{"type": "track", "event": "E", "userId": "u", "messageId": f"m-{n}"} for n in range(2503)]
     response = post("/v1/batch", {"batch": batch})
-    assert response.status_code == 400
-    assert response.json()["field"] == "batch"
-    assert "2500" in response.json()["error"]
+    assert response.status_code == 200
+    assert Event.objects.count() == 2500
+    assert not Event.objects.filter(message_id__in=["m-2500", "m-2501", "m-2502"]).exists()
+    errors = list(IngestError.objects.order_by("position"))
+    assert [e.position for e in errors] == [2500, 2501, 2502]
+    assert errors[0].reason == "the batch has 2503 events: only the first 2500 are stored"
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]"])
@@ -271,6 +280,7 @@ def test_rate_limit_answers_429_with_retry_after(post):
     response = post("/v1/track", track(3))
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["X-RateLimit-Reset"] == response["Retry-After"]  # seconds, as Segment's libraries read it
     assert Event.objects.count() == 2
     cache.clear()
 

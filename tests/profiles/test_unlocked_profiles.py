@@ -9,10 +9,11 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 
-from profiles import services
+from profiles import drain, services
+from profiles.drain import batch_process
 from profiles.identity import _lock_key
 from profiles.models import ComputedTrait, Event, IngestBatch, Profile
-from profiles.services import batch_process, pending_profiles_refresh
+from profiles.sweep import pending_profiles_refresh
 from profiles.tasks import batches_sweep_task
 from profiles.traits import computed_values
 
@@ -26,7 +27,7 @@ def postgres(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("profiles are folded without a lock only on PostgreSQL (SQLite has one writer)")
     # These tests process batches themselves, as a worker would: nothing is queued.
-    monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(services, "drain_enqueue", lambda *args, **kwargs: None)
 
 
 def other_connection() -> psycopg.Connection:
@@ -129,7 +130,7 @@ def test_a_profile_merged_away_meanwhile_hands_its_new_events_to_the_survivor(po
         batch_id=store_batch(source, [track(2, userId=None, anonymousId="device-9", messageId="d-1")]).pk
     )
     ann, device = Profile.objects.order_by("pk")
-    fold = services.profiles_touch
+    fold = drain.profiles_touch
 
     def merge_first(**kwargs):
         # Another worker's identify ties the device to Ann and commits between our two transactions.
@@ -137,7 +138,7 @@ def test_a_profile_merged_away_meanwhile_hands_its_new_events_to_the_survivor(po
         batch_process(batch_id=store_batch(source, [tie]).pk)
         return fold(**kwargs)
 
-    monkeypatch.setattr(services, "profiles_touch", merge_first)
+    monkeypatch.setattr(drain, "profiles_touch", merge_first)
     passive = [track(n, userId=None, anonymousId="device-9", messageId=f"d-{n}") for n in (2, 3)]
     result = batch_process(batch_id=store_batch(source, passive).pk)
 
@@ -157,7 +158,7 @@ def test_the_sweeper_refreshes_profiles_whose_fold_never_ran(postgres, monkeypat
     def killed(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "profiles_touch", killed)
+    monkeypatch.setattr(drain, "profiles_touch", killed)
     batch = store_batch(source, views(3, "ann", start=10))
     batch_process(batch_id=batch.pk)
     monkeypatch.undo()
@@ -182,7 +183,7 @@ def test_the_sweeper_refreshes_profiles_whose_fold_never_ran(postgres, monkeypat
 def test_a_fold_that_hit_a_deadlock_is_tried_again_at_once(postgres, monkeypatch):
     source, _ = make_source()
     batch_process(batch_id=store_batch(source, views(2, "ann")).pk)
-    fold, calls = services.profiles_touch, []
+    fold, calls = drain.profiles_touch, []
 
     def deadlock_once(**kwargs):
         calls.append(1)
@@ -190,7 +191,7 @@ def test_a_fold_that_hit_a_deadlock_is_tried_again_at_once(postgres, monkeypatch
             raise OperationalError("deadlock detected")
         return fold(**kwargs)
 
-    monkeypatch.setattr(services, "profiles_touch", deadlock_once)
+    monkeypatch.setattr(drain, "profiles_touch", deadlock_once)
     batch = store_batch(source, views(3, "ann", start=10))
     batch_process(batch_id=batch.pk)
 
@@ -249,7 +250,7 @@ def test_identifiers_another_worker_is_storing_are_read_after_its_lock(postgres)
 def test_the_sweeper_leaves_a_group_alone_while_its_fold_runs(postgres, monkeypatch):
     source, _ = make_source()
     batch_process(batch_id=store_batch(source, views(2, "ann")).pk)
-    fold, swept = services.profiles_touch, []
+    fold, swept = drain.profiles_touch, []
 
     def sweep_meanwhile(**kwargs):
         def sweeper():
@@ -263,7 +264,7 @@ def test_the_sweeper_leaves_a_group_alone_while_its_fold_runs(postgres, monkeypa
         thread.join(timeout=10)
         return fold(**kwargs)
 
-    monkeypatch.setattr(services, "profiles_touch", sweep_meanwhile)
+    monkeypatch.setattr(drain, "profiles_touch", sweep_meanwhile)
     batch_process(batch_id=store_batch(source, views(3, "ann", start=10)).pk)
 
     assert swept == [0]  # the group's fold holds its batch: nothing for the sweeper to do

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from profiles.models import Event, IngestBatch
-from profiles.services import batch_accept, batches_sweep, request_info_now
+from profiles.services import batch_accept, request_info_now
+from profiles.sweep import batches_sweep
 
 from .factories import make_source
 
