@@ -32,6 +32,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
+    path("journeys/", include("segments.journeys.urls")),
     path("v1/", include("profiles.tracking_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

@@ -155,6 +155,8 @@ def error_line(exc: BaseException) -> str:
     """A short, safe description of a failed request (no response body, no internal detail)."""
     if isinstance(exc, OutboundRefused):
         return str(exc)[:300]
+    if isinstance(exc, urllib3.exceptions.NewConnectionError | ConnectionError):
+        return "The connection failed (refused or unreachable)."
     if isinstance(exc, urllib3.exceptions.TimeoutError | socket.timeout | TimeoutError):
         return "The request timed out."
     if isinstance(exc, urllib3.exceptions.SSLError):

@@ -11,10 +11,10 @@ import hmac
 import json
 import time
 
-import requests
 from django.db import transaction
 from django.utils import timezone
 
+from common import outbound
 from contacts import services as contact_services
 
 from .models import Delivery, Destination
@@ -87,19 +87,17 @@ def _send_webhook(delivery: Delivery, now: datetime.datetime) -> None:
         "X-Cdpcrm-Sequence": str(delivery.sequence),
     }
     try:
-        response = requests.post(destination.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
-        _finish(delivery, status=Delivery.Status.RETRYING, now=now, error=f"{type(exc).__name__}: {exc}")
+        # The SSRF guard: private/loopback/link-local hosts only when an admin allowed them.
+        response = outbound.request("POST", destination.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - refused, DNS, connect, TLS, timeout: recorded and retried
+        _finish(delivery, status=Delivery.Status.RETRYING, now=now, error=outbound.error_line(exc))
         return
-    if 200 <= response.status_code < 300:
-        _finish(delivery, status=Delivery.Status.DELIVERED, now=now, code=response.status_code)
+    if response.ok:
+        _finish(delivery, status=Delivery.Status.DELIVERED, now=now, code=response.status)
     else:
+        # Only the status line: a response body may hold internal data the receiver should not leak.
         _finish(
-            delivery,
-            status=Delivery.Status.RETRYING,
-            now=now,
-            code=response.status_code,
-            error=f"HTTP {response.status_code}: {response.text[:200]}",
+            delivery, status=Delivery.Status.RETRYING, now=now, code=response.status, error=response.status_line
         )
 
 

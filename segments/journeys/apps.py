@@ -8,6 +8,24 @@ class JourneysConfig(AppConfig):
     verbose_name = "Journeys"
 
     def ready(self) -> None:
+        from contacts.panels import Panel, contact_panel_register
+        from profiles.panels import profile_panel_register
+
         from . import receivers
 
         receivers.connect()
+        for register, key, url_name in (
+            (profile_panel_register, "journeys", "journeys:profile_journeys"),
+            (contact_panel_register, "journeys", "journeys:contact_journeys"),
+        ):
+            register(
+                Panel(
+                    key=key,
+                    title="Journeys",
+                    url_name=url_name,
+                    permission="journeys.view_journey",
+                    order=55,
+                    icon="signpost-split",
+                    placement="side",
+                )
+            )
