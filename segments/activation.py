@@ -88,7 +88,9 @@ def _send_webhook(delivery: Delivery, now: datetime.datetime) -> None:
     }
     try:
         # The SSRF guard: private/loopback/link-local hosts only when an admin allowed them.
-        response = outbound.request("POST", destination.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = outbound.request(
+            "POST", destination.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS
+        )
     except Exception as exc:  # noqa: BLE001 - refused, DNS, connect, TLS, timeout: recorded and retried
         _finish(delivery, status=Delivery.Status.RETRYING, now=now, error=outbound.error_line(exc))
         return
@@ -97,7 +99,11 @@ def _send_webhook(delivery: Delivery, now: datetime.datetime) -> None:
     else:
         # Only the status line: a response body may hold internal data the receiver should not leak.
         _finish(
-            delivery, status=Delivery.Status.RETRYING, now=now, code=response.status, error=response.status_line
+            delivery,
+            status=Delivery.Status.RETRYING,
+            now=now,
+            code=response.status,
+            error=response.status_line,
         )
 
 

@@ -140,7 +140,9 @@ class JourneyViewSet(viewsets.ModelViewSet):
     def enrolments(self, request, pk=None):
         """The journey's enrolments, newest first; filter by `state`, `profile`, `step`."""
         journey = self.get_object()
-        rows = EnrolmentFilter(request.query_params, queryset=selectors.journey_enrolments(journey=journey)).qs
+        rows = EnrolmentFilter(
+            request.query_params, queryset=selectors.journey_enrolments(journey=journey)
+        ).qs
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(EnrolmentSerializer(page, many=True).data)
 

@@ -3,7 +3,7 @@
 The sending path lives in contacts (templates, unsubscribe, delivery); this module is the one seam the
 journey action uses: `template_exists(pk)` for validation and `emails_send(...)` for a group of enrolments.
 The mail service registers itself with `mail_backend_register(backend)`; a backend has
-`template_exists(pk) -> bool`, `template_name(pk) -> str` and
+`template_exists(pk) -> bool`, `template_name(pk) -> str`, `template_choices() -> [[pk, name], ...]` and
 `send(*, template_id, contact, context, idempotency_key) -> str | None` (None when sent or queued in the
 caller's transaction; else why not, e.g. "unsubscribed").
 """

@@ -91,7 +91,9 @@ def journey_over_time(*, journey: Journey, days: int = DAYS, now: datetime.datet
 def profile_paths(*, profile_id: int, limit: int = 10) -> list[dict]:
     """The profile's latest enrolments with their path lines (two queries)."""
     enrolments = list(
-        Enrolment.objects.filter(profile_id=profile_id).select_related("journey", "version").order_by("-entered_at", "-id")[:limit]
+        Enrolment.objects.filter(profile_id=profile_id)
+        .select_related("journey", "version")
+        .order_by("-entered_at", "-id")[:limit]
     )
     lines: dict[int, list[StepLog]] = defaultdict(list)
     for line in StepLog.objects.filter(enrolment__in=[e.pk for e in enrolments]).order_by("sequence"):

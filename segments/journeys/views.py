@@ -47,7 +47,9 @@ def journey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def profile_journeys(request: HttpRequest, pk: int) -> HttpResponse:
     profile = get_object_or_404(Profile, pk=pk)
-    return render(request, "journeys/partials/_paths.html", {"paths": selectors.profile_paths(profile_id=profile.pk)})
+    return render(
+        request, "journeys/partials/_paths.html", {"paths": selectors.profile_paths(profile_id=profile.pk)}
+    )
 
 
 @permission_required("journeys.view_journey", raise_exception=True)

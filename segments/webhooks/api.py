@@ -19,7 +19,16 @@ class EndpointSerializer(StrictModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = ["id", "name", "url", "topics", "enabled", "secret", "previous_secret_expires_at", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "url",
+            "topics",
+            "enabled",
+            "secret",
+            "previous_secret_expires_at",
+            "created_at",
+        ]
         read_only_fields = ["secret", "previous_secret_expires_at", "created_at"]
 
     def save(self, **kwargs):

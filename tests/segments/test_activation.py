@@ -265,7 +265,9 @@ def test_tag_is_added_on_enter_and_removed_on_exit(django_capture_on_commit_call
     assert list(contact.tags.values_list("name", flat=True)) == ["Newsletter"]
 
 
-def test_webhook_to_a_private_address_is_refused_and_the_reason_kept(settings, django_capture_on_commit_callbacks):
+def test_webhook_to_a_private_address_is_refused_and_the_reason_kept(
+    settings, django_capture_on_commit_callbacks
+):
     settings.OUTBOUND_ALLOWED_HOSTS = []
     prof = f.profile(traits={"tier": "gold"})
     seg = f.segment({"trait": "tier", "op": "eq", "value": "gold"})

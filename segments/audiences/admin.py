@@ -1,0 +1,55 @@
+"""Admin for marketers: audience destinations (webhook, Mailchimp, Meta) and their sync log."""
+
+from django.contrib import admin, messages
+
+from . import services
+from .models import AudienceDestination, AudienceSync
+
+
+class AudienceSyncInline(admin.TabularInline):
+    model = AudienceSync
+    extra = 0
+    fields = ["started_at", "adds", "removes", "skipped", "ok", "status_line"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-started_at", "-id"]
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request)
+
+
+@admin.register(AudienceDestination)
+class AudienceDestinationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "segment", "enabled", "last_status"]
+    list_filter = ["kind", "enabled"]
+    autocomplete_fields = ["segment"]
+    readonly_fields = ["failures", "next_sync_at", "last_status", "created_at"]
+    fields = [
+        "name",
+        "kind",
+        "segment",
+        "enabled",
+        "url",
+        "list_id",
+        "api_key",
+        "secret",
+        "field_mapping",
+        "batch_size",
+        "failures",
+        "next_sync_at",
+        "last_status",
+    ]
+    inlines = [AudienceSyncInline]
+    actions = ["fill_and_sync"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "segment" in form.changed_data or not change:
+            services.destination_segment_fill(destination=obj)
+
+    @admin.action(description="Add the segment's members and sync now", permissions=["change"])
+    def fill_and_sync(self, request, queryset):
+        for destination in queryset:
+            services.destination_segment_fill(destination=destination)
+        messages.success(request, f"{queryset.count()} destination(s) queued for a sync.")
