@@ -14,6 +14,7 @@ from contacts.models import LoyaltyAccount, LoyaltyNote
 
 from ..consent import contact_refusals
 from ..rules.crm import contacts_for_profiles
+from .definition import step_summary
 from .models import StepLog
 
 PURPOSE = {
@@ -26,7 +27,7 @@ PURPOSE = {
     "webhook": "webhook",
     "audience": "advertising",
 }
-NO_CONTACT = "Skipped: the profile is not linked to a CRM contact"
+NO_CONTACT = "the profile is not linked to a CRM contact"
 
 
 def _message(error: ValidationError) -> str:
@@ -53,13 +54,16 @@ def run(*, step: dict, runs: list, now: datetime.datetime) -> dict[int, tuple[st
     return outcomes
 
 
-def _with_contacts(runs: list, handle) -> dict[int, tuple[str, str]]:
+def _with_contacts(step: dict, runs: list, handle) -> dict[int, tuple[str, str]]:
     contacts = contacts_for_profiles(profile_ids=[r.enrolment.profile_id for r in runs])
     outcomes = {}
     for run_ in runs:
         contact = contacts.get(run_.enrolment.profile_id)
         if contact is None:
-            outcomes[run_.enrolment.pk] = (StepLog.Kind.SKIPPED, NO_CONTACT)
+            outcomes[run_.enrolment.pk] = (
+                StepLog.Kind.SKIPPED,
+                f"Skipped {step_summary(step)}: {NO_CONTACT}",
+            )
             continue
         try:
             outcomes[run_.enrolment.pk] = handle(run_, contact)
@@ -81,7 +85,7 @@ def _task(step, runs, now):
         owner = contact.owner.get_username() if contact.owner else "nobody (no owner)"
         return StepLog.Kind.STEP, f"Created task “{step['title'].strip()}” for {owner}"
 
-    return _with_contacts(runs, handle)
+    return _with_contacts(step, runs, handle)
 
 
 def _set_field(step, runs, now):
@@ -89,7 +93,7 @@ def _set_field(step, runs, now):
         contact_services.contact_update(contact=contact, user=None, **{step["field"]: step["value"]})
         return StepLog.Kind.STEP, f"Set {step['field'].replace('_', ' ')} to “{step['value']}”"
 
-    return _with_contacts(runs, handle)
+    return _with_contacts(step, runs, handle)
 
 
 def _tag(step, runs, now):
@@ -106,7 +110,7 @@ def _tag(step, runs, now):
             contact_services.contact_tags_set(contact=contact, user=None, tags=[*tags, name])
         return StepLog.Kind.STEP, f"{'Removed' if remove else 'Added'} tag “{name}”"
 
-    return _with_contacts(runs, handle)
+    return _with_contacts(step, runs, handle)
 
 
 def _loyalty(step, runs, now):
@@ -134,7 +138,7 @@ def _loyalty(step, runs, now):
             return StepLog.Kind.SKIPPED, f"Skipped loyalty points: {_message(error)}"
         return StepLog.Kind.STEP, f"{'Added' if points > 0 else 'Removed'} {abs(points)} loyalty points"
 
-    return _with_contacts(runs, handle)
+    return _with_contacts(step, runs, handle)
 
 
 def _enrol(step, runs, now):

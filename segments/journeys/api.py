@@ -1,7 +1,7 @@
 """REST API of journeys: list, read, create, update, pause, resume, publish, and each journey's enrolments."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -135,8 +135,16 @@ class JourneyViewSet(viewsets.ModelViewSet):
 
         return self._state_change(request, publish)
 
-    @extend_schema(responses=EnrolmentSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=EnrolmentFilter)
+    @extend_schema(
+        responses=EnrolmentSerializer(many=True),
+        parameters=[
+            OpenApiParameter("state", str, enum=Enrolment.State.values),
+            OpenApiParameter("profile", int),
+            OpenApiParameter("step", str),
+        ],
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
     def enrolments(self, request, pk=None):
         """The journey's enrolments, newest first; filter by `state`, `profile`, `step`."""
         journey = self.get_object()
