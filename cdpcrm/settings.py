@@ -313,6 +313,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Outbound requests (webhooks, audience destinations) never reach private, loopback or link-local
 # addresses, except to these hosts (admins can also allow hosts in the admin: Webhooks > Allowed hosts).
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
+# Due journey steps claimed (and run) per transaction by the sweeper.
+JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}

@@ -9,14 +9,16 @@ twice. Two sweepers on PostgreSQL take different rows (SKIP LOCKED).
 """
 
 import datetime
+import os
+import time
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from .engine import Round, runs_save
 from .models import Enrolment, Journey
 
-BATCH = 1000
 CLAIM_FIELDS = (
     "id",
     "journey_id",
@@ -29,6 +31,13 @@ CLAIM_FIELDS = (
 )
 
 
+def _test_delay() -> None:
+    """Hold the claim's transaction open for the worker-kill test; honoured only against a pytest database."""
+    delay = os.environ.get("JOURNEYS_TEST_DELAY_SECONDS")
+    if delay and connection.settings_dict["NAME"].startswith("test_"):
+        time.sleep(float(delay))
+
+
 def _claim(*, journey_ids: list[int], now: datetime.datetime, limit: int) -> list[Enrolment]:
     due = Enrolment.objects.filter(
         journey_id__in=journey_ids, state=Enrolment.State.ACTIVE, due_at__lte=now
@@ -39,9 +48,10 @@ def _claim(*, journey_ids: list[int], now: datetime.datetime, limit: int) -> lis
 
 
 def due_steps_process(
-    *, now: datetime.datetime | None = None, limit: int = BATCH, max_batches: int | None = None
+    *, now: datetime.datetime | None = None, limit: int | None = None, max_batches: int | None = None
 ) -> int:
     """Run every due step of live journeys (batch after batch); returns the enrolments advanced."""
+    limit = limit or settings.JOURNEYS_SWEEP_BATCH
     handled = batches = 0
     while max_batches is None or batches < max_batches:
         moment = now or timezone.now()
@@ -54,6 +64,7 @@ def due_steps_process(
                 return handled
             runs = Round(now=moment, journey_names=names).run(claimed)
             runs_save(runs=runs, now=moment)
+            _test_delay()
         handled += len(claimed)
         batches += 1
         if len(claimed) < limit:
