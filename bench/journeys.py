@@ -48,8 +48,21 @@ DEFINITION = {
     "trigger": {"type": "event", "event": "Product Added"},
     "steps": [
         {"id": "wait", "type": "wait", "duration": {"hours": 1}, "next": "ordered"},
-        {"id": "ordered", "type": "branch", "rule": {"event": "Order Completed", "since_enrolment": True}, "yes": None, "no": "order"},
-        {"id": "order", "type": "wait_event", "event": "Order Completed", "timeout": {"days": 2}, "next": "thanks", "timeout_next": None},
+        {
+            "id": "ordered",
+            "type": "branch",
+            "rule": {"event": "Order Completed", "since_enrolment": True},
+            "yes": None,
+            "no": "order",
+        },
+        {
+            "id": "order",
+            "type": "wait_event",
+            "event": "Order Completed",
+            "timeout": {"days": 2},
+            "next": "thanks",
+            "timeout_next": None,
+        },
         {"id": "thanks", "type": "tag", "tag": "ordered after a reminder", "next": None},
     ],
 }
@@ -72,7 +85,9 @@ def generate(*, profiles: int, due: int, seed: int = 11) -> tuple[float, Source,
     minute = now - datetime.timedelta(seconds=60)
     raw = connection.connection
     with raw.cursor() as cur:
-        with cur.copy("COPY profiles_profile (id, traits, first_seen, last_seen, created_at, updated_at) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY profiles_profile (id, traits, first_seen, last_seen, created_at, updated_at) FROM STDIN"
+        ) as copy:
             for pid in range(1, profiles + 1):
                 copy.write_row((pid, json.dumps({"email": f"p{pid}@bench.example"}), now, now, now, now))
         with cur.copy("COPY profiles_identity (kind, value, profile_id, created_at) FROM STDIN") as copy:
@@ -89,7 +104,21 @@ def generate(*, profiles: int, due: int, seed: int = 11) -> tuple[float, Source,
                 else:
                     due_at = now + datetime.timedelta(seconds=rng.randint(3600, 30 * 86400))
                 entered = due_at - datetime.timedelta(hours=1)
-                copy.write_row((journey.pk, version.pk, pid, "active", f"bench:{pid}", "wait", 1, entered, due_at, entered, ""))
+                copy.write_row(
+                    (
+                        journey.pk,
+                        version.pk,
+                        pid,
+                        "active",
+                        f"bench:{pid}",
+                        "wait",
+                        1,
+                        entered,
+                        due_at,
+                        entered,
+                        "",
+                    )
+                )
         # One in ten of the due profiles already ordered since entering: the branch sends them out.
         ecols = (
             "source_id, profile_id, message_id, type, name, category, user_id, anonymous_id, group_id, previous_id, "
@@ -98,7 +127,9 @@ def generate(*, profiles: int, due: int, seed: int = 11) -> tuple[float, Source,
         with cur.copy(f"COPY profiles_event ({ecols}) FROM STDIN") as copy:
             for pid in range(1, due + 1, 10):
                 at = (now - datetime.timedelta(minutes=30)).isoformat()
-                copy.write(f"{source.pk}\t{pid}\tord{pid}\ttrack\tOrder Completed\t\t\t\t\t\t{at}\t{at}\t{{}}\t{{}}\t{{}}\t{{}}\n")
+                copy.write(
+                    f"{source.pk}\t{pid}\tord{pid}\ttrack\tOrder Completed\t\t\t\t\t\t{at}\t{at}\t{{}}\t{{}}\t{{}}\t{{}}\n"
+                )
         cur.execute("SELECT setval(pg_get_serial_sequence('profiles_profile', 'id'), %s)", (profiles,))
         for table in ("profiles_profile", "profiles_identity", "profiles_event", "journeys_enrolment"):
             cur.execute(f"ANALYZE {table}")
@@ -110,13 +141,21 @@ def sweep(processes: int) -> dict:
     due_before = Enrolment.objects.filter(state="active", due_at__lte=timezone.now()).count()
     started = time.monotonic()
     children = [
-        subprocess.Popen([sys.executable, __file__, "--sweep-child"], cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, __file__, "--sweep-child"],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(processes)
     ]
     handled = [int(child.communicate()[0].strip().splitlines()[-1]) for child in children]
     seconds = time.monotonic() - started
     load = os.getloadavg()
-    left = Enrolment.objects.filter(state="active", due_at__lte=timezone.now() - datetime.timedelta(seconds=5), step="wait").count()
+    left = Enrolment.objects.filter(
+        state="active", due_at__lte=timezone.now() - datetime.timedelta(seconds=5), step="wait"
+    ).count()
     return {
         "due_steps": due_before,
         "processes": processes,
@@ -133,9 +172,27 @@ def sweep(processes: int) -> dict:
 def _worker_start() -> subprocess.Popen:
     celery_app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cdpcrm", "worker", "-Q", "default,ingest,segments,journeys,activation",
-         "-c", "2", "-l", "WARNING", "--without-gossip", "--without-mingle", "-n", "journeybench@%h"],
-        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cdpcrm",
+            "worker",
+            "-Q",
+            "default,ingest,segments,journeys,activation",
+            "-c",
+            "2",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "journeybench@%h",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while not celery_app.control.ping(timeout=0.5):
@@ -148,7 +205,9 @@ def latency(source: Source, *, samples: int) -> dict:
     use_worker = bool(os.environ.get("BENCH_BROKER_URL"))
     celery_app.conf.task_always_eager = not use_worker
     worker = _worker_start() if use_worker else None
-    waiting = list(Enrolment.objects.filter(step="order", state="active").values_list("pk", "profile_id")[: samples * 3])
+    waiting = list(
+        Enrolment.objects.filter(step="order", state="active").values_list("pk", "profile_id")[: samples * 3]
+    )
     random.Random(3).shuffle(waiting)
     times = []
     for enrolment_id, profile_id in waiting[:samples]:
@@ -176,7 +235,11 @@ def latency(source: Source, *, samples: int) -> dict:
 
     def pct(values, p):
         ordered = sorted(values)
-        return round(1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 1) if ordered else None
+        return (
+            round(1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 1)
+            if ordered
+            else None
+        )
 
     return {
         "path": f"real worker via {os.environ['BENCH_BROKER_URL']}" if use_worker else "in-process (eager)",
@@ -190,13 +253,17 @@ def latency(source: Source, *, samples: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--yes", action="store_true", help="do not ask before emptying the database")
-    parser.add_argument("--latency-only", action="store_true", help="reuse the swept data; measure latency only")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="reuse the swept data; measure latency only"
+    )
     parser.add_argument("--sweep-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sweep_child:
@@ -211,7 +278,9 @@ def main() -> None:
         source = Source.objects.get(name="Bench")
     else:
         seconds, source, _journey = generate(profiles=args.profiles, due=args.due)
-        print(f"generated {args.profiles:,} profiles and enrolments ({args.due:,} due this minute) with COPY in {seconds:.1f} s")
+        print(
+            f"generated {args.profiles:,} profiles and enrolments ({args.due:,} due this minute) with COPY in {seconds:.1f} s"
+        )
         print(json.dumps(sweep(args.processes)))
     print(json.dumps(latency(source, samples=args.samples)))
 

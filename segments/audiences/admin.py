@@ -1,6 +1,7 @@
 """Admin for marketers: audience destinations (webhook, Mailchimp, Meta) and their sync log."""
 
 from django.contrib import admin, messages
+from django.db import models
 
 from . import services
 from .models import AudienceDestination, AudienceSync
@@ -15,15 +16,13 @@ class AudienceSyncInline(admin.TabularInline):
     ordering = ["-started_at", "-id"]
     max_num = 0
 
-    def get_queryset(self, request):
-        return super().get_queryset(request)
-
 
 @admin.register(AudienceDestination)
 class AudienceDestinationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "segment", "enabled", "last_status"]
     list_filter = ["kind", "enabled"]
     autocomplete_fields = ["segment"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["failures", "next_sync_at", "last_status", "created_at"]
     fields = [
         "name",

@@ -18,6 +18,8 @@ class EndpointForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
     class Meta:
         model = Endpoint
         fields = ["name", "url", "topics", "enabled"]
