@@ -10,7 +10,9 @@ PostgreSQL only, on a DEDICATED database (every profile/event/journey row in it 
 The journey is the abandoned-cart shape: wait 1 h -> branch on "Order Completed since enrolment" -> wait
 for "Order Completed" (2 days) -> tag. The due enrolments finish their wait, take the branch (one compiled
 query per batch) and stop at the wait-for-event. Latency runs the pipeline eagerly in this process, or with
-BENCH_BROKER_URL through a real Celery worker (queues ingest + journeys) that this script starts.
+BENCH_BROKER_URL through a real Celery worker (queues ingest + journeys) that this script starts; give it a
+shared cache too (CACHE_URL=redis://...), since the ingest drain flag lives there:
+    BENCH_BROKER_URL=redis://127.0.0.1:6379/3 CACHE_URL=redis://127.0.0.1:6379/4 .venv/bin/python bench/journeys.py --latency-only
 """
 
 import argparse

@@ -16,7 +16,7 @@
           {label: "Exited", data: data.exited, borderColor: "#6c757d", tension: 0.2},
         ],
       },
-      options: {plugins: {legend: {position: "bottom"}}, scales: {y: {beginAtZero: true, ticks: {precision: 0}}}},
+      options: {maintainAspectRatio: false, plugins: {legend: {position: "bottom"}}, scales: {y: {beginAtZero: true, ticks: {precision: 0}}}},
     });
   });
 })();
