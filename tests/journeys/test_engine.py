@@ -74,3 +74,38 @@ def test_running_a_due_step_twice_changes_nothing(make_journey):
     assert due_steps_process(now=now) == 1
     assert due_steps_process(now=now) == 0
     assert StepLog.objects.filter(profile=profile).count() == 1
+
+
+def test_the_embedded_periodic_runner_runs_due_steps(make_journey):
+    """Without a broker, `manage.py periodic` runs the beat schedule in-process, journeys-due included."""
+    from django.core.management import call_command
+
+    journey = make_journey(WAIT_THEN_TAG)
+    profile = Profile.objects.create()
+    Enrolment.objects.create(
+        journey=journey,
+        version=journey.live_version,
+        profile=profile,
+        trigger_ref="t",
+        step="wait",
+        steps_taken=1,
+        step_started_at=timezone.now() - datetime.timedelta(days=3),
+        entered_at=timezone.now() - datetime.timedelta(days=3),
+        due_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    call_command("periodic")
+    assert Enrolment.objects.get().state == "completed"
+    assert "Waited 2 days" in _path(profile)
+
+
+def test_a_merged_away_profile_is_not_contacted(make_journey):
+    """The consent seam refuses profiles merged into another one; the step is recorded as skipped."""
+    journey = make_journey(WAIT_THEN_TAG)
+    survivor = Profile.objects.create()
+    merged = Profile.objects.create(traits={"plan": "pro"})
+    now = timezone.now()
+    _enrol(journey, merged, now=now)
+    due_steps_process(now=now)
+    Profile.objects.filter(pk=merged.pk).update(merged_into=survivor)
+    due_steps_process(now=now + datetime.timedelta(days=2, seconds=1))
+    assert "merged into another profile" in _path(merged)[-2]

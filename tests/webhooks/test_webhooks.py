@@ -208,3 +208,49 @@ def test_api_lists_subscriptions_and_deliveries_and_replays(
     rotated = admin_api.post(f"/api/webhooks/{created.json()['id']}/rotate-secret/")
     assert rotated.json()["secret"] != created.json()["secret"]
     assert marketing_api.get("/api/webhooks/").status_code == 403
+
+
+def test_company_ticket_activity_segment_and_merge_topics(receiver, django_capture_on_commit_callbacks):
+    from profiles.models import Profile, ProfileMerge
+    from segments import services as segment_services
+    from segments.models import Segment
+    from segments.webhooks.receivers import merges_poll
+    from tickets import services as ticket_services
+
+    _endpoint(receiver.url, topics=["*"])
+    with django_capture_on_commit_callbacks(execute=True):
+        company = contact_services.company_create(user=None, name="Acme")
+        contact = contact_services.contact_create(user=None, first_name="Jo", email="jo@example.com")
+        contact_services.activity_create(author=None, kind="note", contact=contact, body="Called")
+        ticket = ticket_services.ticket_create(user=None, contact=contact, subject="Help")
+        ticket_services.ticket_status_change(user=None, ticket=ticket, status="solved")
+        segment = Segment.objects.create(name="Gold", rule={"trait": "tier", "op": "eq", "value": "gold"})
+        member = Profile.objects.create(traits={"tier": "gold"})
+        segment_services.segment_profiles_recheck(segment_id=segment.pk, profile_ids=[member.pk])
+        gone = Profile.objects.create()
+        ProfileMerge.objects.create(survivor=member, merged=gone, rule="identify", created_at=timezone.now())
+        merges_poll()
+        merges_poll()  # read again: recorded once
+        contact_services.company_delete(company=company, user=None)
+    topics = [json.loads(r["body"])["type"] for r in receiver.requests]
+    for topic in (
+        "company.created",
+        "contact.created",
+        "activity.created",
+        "ticket.created",
+        "ticket.updated",
+        "ticket.solved",
+        "segment.entered",
+        "profile.merged",
+        "company.deleted",
+    ):
+        assert topic in topics
+    assert topics.count("profile.merged") == 1
+    deleted = next(
+        json.loads(r["body"]) for r in receiver.requests if json.loads(r["body"])["type"] == "company.deleted"
+    )
+    assert deleted["data"]["deleted"] is True and deleted["data"]["name"] == "Acme"
+    entered = next(
+        json.loads(r["body"]) for r in receiver.requests if json.loads(r["body"])["type"] == "segment.entered"
+    )
+    assert entered["object_key"] == f"segment:{segment.pk}:profile:{member.pk}"
