@@ -15,7 +15,7 @@ def on_crm_changed(sender, contact_ids, fact, **kwargs) -> None:
     from .tasks import journeys_crm_task
 
     ids = sorted({int(cid) for cid in contact_ids})
-    if ids and any(j["definition"].get("goal") or j["definition"].get("exit") for j in live_journeys()):
+    if ids and any(j["goal_or_exit"] for j in live_journeys()):
         journeys_crm_task.delay(ids)
 
 

@@ -19,7 +19,7 @@ from ..rules import rule_compile
 from .definition import DefinitionError, definition_validate
 from .models import Enrolment, Journey, JourneyVersion
 
-LIVE_CACHE_KEY = "journeys:live:v1"
+LIVE_CACHE_KEY = "journeys:live:v2"
 
 
 def definition_lookups(journey: Journey | None = None) -> dict:
@@ -125,6 +125,24 @@ def live_journeys() -> list[dict]:
     cached = cache.get(LIVE_CACHE_KEY)
     if cached is not None:
         return cached
+    journeys = list(
+        Journey.objects.filter(status=Journey.Status.LIVE, live_version__isnull=False).select_related(
+            "live_version"
+        )
+    )
+    # Running enrolments finish on their own version: the waits and goal/exit rules of every version count.
+    waits: dict[int, list[dict]] = {j.pk: [] for j in journeys}
+    watched: set[int] = set()
+    for journey_id, version_id, definition in JourneyVersion.objects.filter(journey__in=journeys).values_list(
+        "journey_id", "pk", "definition"
+    ):
+        waits[journey_id] += [
+            {"version": version_id, **step}
+            for step in definition.get("steps", [])
+            if step.get("type") == "wait_event"
+        ]
+        if definition.get("goal") or definition.get("exit"):
+            watched.add(journey_id)
     rows = [
         {
             "id": j.pk,
@@ -133,10 +151,10 @@ def live_journeys() -> list[dict]:
             "definition": j.live_version.definition,
             "reenrol": j.reenrol,
             "reenrol_days": j.reenrol_days,
+            "waits": waits[j.pk],
+            "goal_or_exit": j.pk in watched,
         }
-        for j in Journey.objects.filter(
-            status=Journey.Status.LIVE, live_version__isnull=False
-        ).select_related("live_version")
+        for j in journeys
     ]
     cache.set(LIVE_CACHE_KEY, rows, 300)
     return rows

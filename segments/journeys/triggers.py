@@ -104,8 +104,7 @@ def _waits_release(*, journeys: list[dict], profile_ids: list[int], now: datetim
     moved = 0
     names = {j["id"]: j["name"] for j in journeys}
     for journey in journeys:
-        waits = [s for s in journey["definition"]["steps"] if s["type"] == "wait_event"]
-        for step in waits:
+        for step in journey["waits"]:
             with transaction.atomic():
                 happened = _events(step["event"], step.get("where"), now).filter(
                     profile_id=OuterRef("profile_id"),
@@ -113,7 +112,7 @@ def _waits_release(*, journeys: list[dict], profile_ids: list[int], now: datetim
                     timestamp__lte=now,
                 )
                 waiting = _locked_active(
-                    filters={"journey_id": journey["id"], "step": step["id"], "profile_id__in": profile_ids}
+                    filters={"version_id": step["version"], "step": step["id"], "profile_id__in": profile_ids}
                 )
                 if not waiting:
                     continue
@@ -134,7 +133,7 @@ def _goal_exit_check(*, journeys: list[dict], profile_ids: list[int], now: datet
     """Profiles whose facts changed: end enrolments whose goal (converted) or exit condition now holds."""
     ended = 0
     names = {j["id"]: j["name"] for j in journeys}
-    watched = [j["id"] for j in journeys if j["definition"].get("goal") or j["definition"].get("exit")]
+    watched = [j["id"] for j in journeys if j["goal_or_exit"]]
     if not watched:
         return 0
     with transaction.atomic():

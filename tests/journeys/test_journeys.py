@@ -474,3 +474,33 @@ def test_definition_errors_name_the_step():
     paths = {path for path, _ in error.value.errors}
     assert {"trigger.event", "steps[0].duration", "steps[1].rule.op", "steps[1].no"} <= paths
     assert any("loop back" in message for _, message in error.value.errors)
+
+
+def test_a_wait_for_an_event_of_an_older_version_still_moves_on(make_journey):
+    definition = {
+        "trigger": {"type": "event", "event": "Cart Viewed"},
+        "steps": [
+            {
+                "id": "order",
+                "type": "wait_event",
+                "event": "Order Completed",
+                "timeout": {"days": 1},
+                "next": None,
+            }
+        ],
+    }
+    journey = make_journey(definition)
+    profile = Profile.objects.create()
+    now = timezone.now()
+    services.profiles_enrol(journey_id=journey.pk, refs={profile.pk: "a"}, now=now)
+    due_steps_process(now=now)
+    services.journey_save(
+        user=None,
+        journey=journey,
+        name=journey.name,
+        definition=_tag_journey({"type": "event", "event": "Cart Viewed"}),
+    )
+    _event(profile, "Order Completed", at=timezone.now() + datetime.timedelta(seconds=1))
+    events_arrived(profile_ids=[profile.pk], now=timezone.now() + datetime.timedelta(seconds=2))
+    enrolment = Enrolment.objects.get(profile=profile)
+    assert enrolment.version.number == 1 and enrolment.state == "completed"
