@@ -108,6 +108,16 @@ def url_check(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port, public[0]
 
 
+def url_refusal(url: str) -> str | None:
+    """Why cdpcrm would refuse to call `url` (for form and API validation), or None. A host that does not
+    resolve right now is not refused here: it may resolve later, and the send will say so then."""
+    try:
+        url_check(url)
+    except OutboundRefused as refused:
+        return None if "could not be resolved" in str(refused) else str(refused)
+    return None
+
+
 def request(
     method: str,
     url: str,

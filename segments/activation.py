@@ -17,6 +17,7 @@ from django.utils import timezone
 from common import outbound
 from contacts import services as contact_services
 
+from .consent import contact_refusals
 from .models import Delivery, Destination
 from .rules.crm import contacts_for_profiles
 
@@ -147,8 +148,14 @@ def delivery_attempt(*, delivery_id: int, now: datetime.datetime | None = None) 
     if delivery is None:
         return None
     kind = delivery.destination.kind
+    purpose = "webhook" if kind == Destination.Kind.WEBHOOK else "crm"
+    refused = (
+        contact_refusals(profile_ids=[delivery.profile_id], purpose=purpose) if delivery.profile_id else {}
+    )
     if not delivery.destination.enabled:
         _finish(delivery, status=Delivery.Status.SKIPPED, now=now, error="The destination is disabled.")
+    elif refused:
+        _finish(delivery, status=Delivery.Status.SKIPPED, now=now, error=refused[delivery.profile_id])
     elif kind == Destination.Kind.WEBHOOK:
         _send_webhook(delivery, now)
     else:

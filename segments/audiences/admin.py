@@ -1,7 +1,10 @@
 """Admin for marketers: audience destinations (webhook, Mailchimp, Meta) and their sync log."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
+
+from common import outbound
 
 from . import services
 from .models import AudienceDestination, AudienceSync
@@ -17,8 +20,45 @@ class AudienceSyncInline(admin.TabularInline):
     max_num = 0
 
 
+class AudienceDestinationForm(forms.ModelForm):
+    class Meta:
+        model = AudienceDestination
+        fields = [
+            "name",
+            "kind",
+            "segment",
+            "enabled",
+            "url",
+            "list_id",
+            "api_key",
+            "secret",
+            "field_mapping",
+            "batch_size",
+        ]
+
+    def clean_url(self):
+        url = self.cleaned_data.get("url", "")
+        refusal = outbound.url_refusal(url) if url else None
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return url
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == AudienceDestination.Kind.WEBHOOK and not data.get("url"):
+            self.add_error("url", "An audience webhook needs the URL that receives the batches.")
+        if kind in (AudienceDestination.Kind.MAILCHIMP, AudienceDestination.Kind.META):
+            if not data.get("list_id"):
+                self.add_error("list_id", "Give the Mailchimp audience id or the Meta custom audience id.")
+            if not data.get("api_key"):
+                self.add_error("api_key", "Give the Mailchimp API key or the Meta access token.")
+        return data
+
+
 @admin.register(AudienceDestination)
 class AudienceDestinationAdmin(admin.ModelAdmin):
+    form = AudienceDestinationForm
     list_display = ["name", "kind", "segment", "enabled", "last_status"]
     list_filter = ["kind", "enabled"]
     autocomplete_fields = ["segment"]

@@ -347,6 +347,9 @@ def endpoint_save(
         enabled,
     )
     endpoint.full_clean()
+    refusal = outbound.url_refusal(endpoint.url)
+    if refusal:
+        raise ValidationError({"url": [refusal]})
     endpoint.save()
     endpoints_changed()
     return endpoint

@@ -74,3 +74,19 @@ def test_redirects_are_not_followed(receiver):
     receiver.codes = [302]
     response = outbound.request("POST", receiver.url, body=b"{}")
     assert response.status == 302 and len(receiver.requests) == 1
+
+
+def test_saving_a_private_url_is_refused_with_a_reason(settings, admin_api):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    answer = admin_api.post(
+        "/api/webhooks/", {"name": "Internal", "url": "http://10.0.0.8/hook", "topics": ["*"]}, format="json"
+    )
+    assert answer.status_code == 400 and "private, loopback or link-local" in answer.json()["url"][0]
+
+
+def test_segment_destination_form_refuses_a_loopback_url(settings):
+    from segments.admin import DestinationForm
+
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    form = DestinationForm(data={"name": "x", "kind": "webhook", "url": "http://127.0.0.1:8000/admin/"})
+    assert not form.is_valid() and "private, loopback or link-local" in form.errors["url"][0]
