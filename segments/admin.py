@@ -86,6 +86,10 @@ class SegmentAdminForm(forms.ModelForm):
 
 
 class DestinationForm(forms.ModelForm):
+    url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Webhook: the URL that receives POSTs."
+    )
+
     class Meta:
         model = Destination
         fields = [

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 
 from common import outbound
 
@@ -21,6 +20,13 @@ class AudienceSyncInline(admin.TabularInline):
 
 
 class AudienceDestinationForm(forms.ModelForm):
+    url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Audience webhook: the URL. Mailchimp/Meta: the API base URL (empty: the vendor's).",
+    )
+
     class Meta:
         model = AudienceDestination
         fields = [
@@ -62,7 +68,6 @@ class AudienceDestinationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "segment", "enabled", "last_status"]
     list_filter = ["kind", "enabled"]
     autocomplete_fields = ["segment"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["failures", "next_sync_at", "last_status", "created_at"]
     fields = [
         "name",

@@ -107,7 +107,12 @@ class JourneyViewSet(viewsets.ModelViewSet):
         try:
             change(journey=journey, user=request.user)
         except DefinitionError as error:
-            return Response({"status": error.messages}, status=400)
+            # "status" problems name that field; definition problems go under "definition" with their path.
+            detail: dict[str, list[str]] = {}
+            for path, message in error.errors:
+                key = "status" if path == "status" else "definition"
+                detail.setdefault(key, []).append(message if key == "status" else f"{path}: {message}")
+            raise serializers.ValidationError(detail) from None
         journey.refresh_from_db()
         return Response(JourneySerializer(journey, context=self.get_serializer_context()).data)
 
@@ -127,13 +132,7 @@ class JourneyViewSet(viewsets.ModelViewSet):
     def publish(self, request, pk=None):
         """Publish the working definition as a new version (a draft goes live)."""
 
-        def publish(*, journey, user):
-            try:
-                services.journey_publish(journey=journey, user=user)
-            except DefinitionError as error:
-                raise DefinitionError([("definition", m) for m in error.messages]) from None
-
-        return self._state_change(request, publish)
+        return self._state_change(request, services.journey_publish)
 
     @extend_schema(
         responses=EnrolmentSerializer(many=True),

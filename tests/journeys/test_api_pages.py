@@ -42,7 +42,10 @@ def test_api_create_publish_pause_resume_update_and_enrolments(marketing_api):
     assert created.json()["status"] == "draft" and created.json()["live_version"] is None
     published = marketing_api.post(f"/api/journeys/{journey_id}/publish/")
     assert published.json()["status"] == "live" and published.json()["live_version"] == 1
-    assert marketing_api.post(f"/api/journeys/{journey_id}/resume/").status_code == 400
+    refused = marketing_api.post(f"/api/journeys/{journey_id}/resume/")
+    assert refused.status_code == 400 and refused.json() == {
+        "status": ["Only a paused journey can be resumed."]
+    }
     assert marketing_api.post(f"/api/journeys/{journey_id}/pause/").json()["status"] == "paused"
     assert marketing_api.post(f"/api/journeys/{journey_id}/resume/").json()["status"] == "live"
     edited = {**DEFINITION, "steps": [DEFINITION["steps"][0], {**DEFINITION["steps"][1], "tag": "hello"}]}
