@@ -23,6 +23,7 @@ from profiles.models import Profile
 from ..rules import rule_compile
 from ..rules.compiler import SINCE_REF
 from . import actions
+from .counters import days_add
 from .definition import duration_seconds, first_step, step_summary, steps_by_id
 from .models import Enrolment, JourneyVersion, StepLog
 
@@ -296,6 +297,15 @@ def runs_save(*, runs: list[Run], now: datetime.datetime) -> int:
             pgsql.insert_rows(StepLog, logs[start : start + 5000])
     else:
         StepLog.objects.bulk_create([StepLog(**row) for row in logs], batch_size=2000)
+    ended: dict[tuple[int, str], int] = defaultdict(int)
+    for run in runs:
+        if run.state != Enrolment.State.ACTIVE:
+            ended[(run.enrolment.journey_id, run.state)] += 1
+    by_journey: dict[int, dict[str, int]] = defaultdict(dict)
+    for (journey_id, state), count in ended.items():
+        by_journey[journey_id][state] = count
+    for journey_id, deltas in sorted(by_journey.items()):
+        days_add(journey_id=journey_id, at=now, **deltas)
     converted = [r for r in runs if r.state == Enrolment.State.CONVERTED]
     if converted:
         from ..webhooks.services import events_record

@@ -3,12 +3,13 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .definition import STEP_TYPES, step_summary
-from .models import Enrolment, Journey, StepLog
+from .models import Enrolment, Journey, JourneyDay, StepLog
 
 DAYS = 30
 
@@ -17,11 +18,12 @@ def journey_enrolments(*, journey: Journey):
     return Enrolment.objects.filter(journey=journey).select_related("version").order_by("-entered_at", "-id")
 
 
-def journey_diagram(*, journey: Journey) -> list[dict]:
-    """The live version's steps in order with how many profiles are at each now (one aggregate query)."""
+def journey_diagram(*, journey: Journey) -> tuple[list[dict], int]:
+    """The live version's steps in order with how many profiles are at each now (one aggregate query on the
+    (version, state, step) index), and how many are entering (not at a step yet)."""
     version = journey.live_version
     if version is None:
-        return []
+        return [], 0
     counts = dict(
         Enrolment.objects.filter(version=version, state=Enrolment.State.ACTIVE)
         .values("step")
@@ -43,49 +45,55 @@ def journey_diagram(*, journey: Journey) -> list[dict]:
                 "links": [(label, target or "end") for label, target in links],
             }
         )
-    return steps
+    return steps, counts.get("", 0)
 
 
-def journey_totals(*, journey: Journey) -> dict:
-    rows = Enrolment.objects.filter(journey=journey).aggregate(
-        entered=Count("id"),
-        active=Count("id", filter=Q(state=Enrolment.State.ACTIVE)),
-        converted=Count("id", filter=Q(state=Enrolment.State.CONVERTED)),
-        exited=Count("id", filter=Q(state=Enrolment.State.EXITED)),
-        completed=Count("id", filter=Q(state=Enrolment.State.COMPLETED)),
-        waiting_to_start=Count("id", filter=Q(state=Enrolment.State.ACTIVE, step="")),
+def journey_totals(*, journey: Journey, waiting_to_start: int = 0) -> dict:
+    """Entered, ended and in-the-journey counts from the per-day counters (one query)."""
+    sums = JourneyDay.objects.filter(journey=journey).aggregate(
+        entered=Coalesce(Sum("entered"), 0),
+        completed=Coalesce(Sum("completed"), 0),
+        converted=Coalesce(Sum("converted"), 0),
+        exited=Coalesce(Sum("exited"), 0),
     )
-    return rows
+    sums["active"] = max(0, sums["entered"] - sums["completed"] - sums["converted"] - sums["exited"])
+    sums["waiting_to_start"] = waiting_to_start
+    return sums
 
 
 def journey_over_time(*, journey: Journey, days: int = DAYS, now: datetime.datetime | None = None) -> dict:
-    """Entered, converted and exited per day for the last `days` days (three indexed aggregates)."""
-    now = now or timezone.now()
-    since = now - datetime.timedelta(days=days)
-    series: dict[str, dict] = defaultdict(dict)
-    entered = (
-        Enrolment.objects.filter(journey=journey, entered_at__gte=since)
-        .annotate(day=TruncDate("entered_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-    )
-    for row in entered:
-        series["entered"][row["day"]] = row["n"]
-    ended = (
-        Enrolment.objects.filter(journey=journey, ended_at__gte=since, state__in=["converted", "exited"])
-        .annotate(day=TruncDate("ended_at"))
-        .values("day", "state")
-        .annotate(n=Count("id"))
-    )
-    for row in ended:
-        series[row["state"]][row["day"]] = row["n"]
-    labels = [(since + datetime.timedelta(days=i + 1)).date() for i in range(days)]
+    """Entered, converted and exited per day for the last `days` days (the counters' rows: one query)."""
+    today = timezone.localdate(now or timezone.now())
+    labels = [today - datetime.timedelta(days=days - 1 - i) for i in range(days)]
+    rows = {
+        row.day: row for row in JourneyDay.objects.filter(journey=journey, day__gte=labels[0], day__lte=today)
+    }
     return {
         "labels": [d.isoformat() for d in labels],
-        "entered": [series["entered"].get(d, 0) for d in labels],
-        "converted": [series["converted"].get(d, 0) for d in labels],
-        "exited": [series["exited"].get(d, 0) for d in labels],
+        "entered": [rows[d].entered if d in rows else 0 for d in labels],
+        "converted": [rows[d].converted if d in rows else 0 for d in labels],
+        "exited": [rows[d].exited if d in rows else 0 for d in labels],
     }
+
+
+def journey_enrolments_page(
+    *, journey: Journey, before: str | None, limit: int = 25
+) -> tuple[list, str | None]:
+    """The newest enrolments after the keyset cursor "<entered_at ISO>|<id>" (no COUNT over the table)."""
+    rows = journey_enrolments(journey=journey).select_related("profile")
+    if before:
+        try:
+            stamp, pk = before.rsplit("|", 1)
+            at = parse_datetime(stamp)
+            if at is not None and at.tzinfo is not None:
+                rows = rows.filter(Q(entered_at__lt=at) | Q(entered_at=at, id__lt=int(pk)))
+        except ValueError:
+            pass
+    page = list(rows[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    cursor = f"{page[-1].entered_at.isoformat()}|{page[-1].pk}" if more and page else None
+    return page, cursor
 
 
 def profile_paths(*, profile_id: int, limit: int = 10) -> list[dict]:

@@ -26,19 +26,18 @@ def journey_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def journey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     journey = get_object_or_404(Journey.objects.select_related("live_version"), pk=pk)
-    enrolments = Paginator(
-        selectors.journey_enrolments(journey=journey).select_related("profile"), 25
-    ).get_page(request.GET.get("page"))
+    steps, entering = selectors.journey_diagram(journey=journey)
+    enrolments, older = selectors.journey_enrolments_page(journey=journey, before=request.GET.get("before"))
     context = {
         "journey": journey,
-        "steps": selectors.journey_diagram(journey=journey),
-        "totals": selectors.journey_totals(journey=journey),
+        "steps": steps,
+        "totals": selectors.journey_totals(journey=journey, waiting_to_start=entering),
         "over_time": selectors.journey_over_time(journey=journey),
-        "page_obj": enrolments,
-        "enrolments": enrolments.object_list,
+        "enrolments": enrolments,
+        "older": older,
         "can_edit": request.user.has_perm("journeys.change_journey") and request.user.is_staff,
     }
-    if request.htmx and request.GET.get("page"):
+    if request.htmx and request.GET.get("before"):
         return render(request, "journeys/partials/_enrolments.html", context)
     return render(request, "journeys/journey_detail.html", context)
 

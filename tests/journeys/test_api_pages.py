@@ -1,6 +1,7 @@
 """The journeys API (OpenAPI), the journey page (diagram counts, chart), profile paths and the timeline."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -99,11 +100,17 @@ def test_journey_page_shows_counts_at_each_step_in_a_fixed_number_of_queries(
 ):
     journey, _ = _live_with_people(count)
     url = reverse("journeys:journey_detail", args=[journey.pk])
-    # session, user, 2 permissions, groups (navigation), journey, counts per step, totals, entered per day,
-    # ended per day, enrolments count + page: the same for 1 or 30 profiles
-    with django_assert_num_queries(12):
+    # session, user, 2 permissions, groups (navigation), journey, counts per step, totals and days (the
+    # per-day counters), newest enrolments (keyset, no COUNT): the same for 1 or 30 profiles
+    with django_assert_num_queries(10):
         html = marketing_client.get(url).content.decode()
     assert 'data-step="wait"' in html and f'data-here="{count}"' in html
+    assert f'data-total="entered">{count}<' in html and f'data-total="active">{count}<' in html
+    if count == 30:
+        assert "Older enrolments" in html
+        older = re.search(r'href="\?before=([^"]+)"', html).group(1)
+        rest = marketing_client.get(f"{url}?before={older}", headers={"HX-Request": "true"}).content.decode()
+        assert rest.count("list-group-item") == 5 and "Older enrolments" not in rest
     assert "journey-over-time" in html and "<script>" not in html
 
 

@@ -504,3 +504,30 @@ def test_a_wait_for_an_event_of_an_older_version_still_moves_on(make_journey):
     events_arrived(profile_ids=[profile.pk], now=timezone.now() + datetime.timedelta(seconds=2))
     enrolment = Enrolment.objects.get(profile=profile)
     assert enrolment.version.number == 1 and enrolment.state == "completed"
+
+
+def test_day_counters_match_the_enrolments(make_journey):
+    from django.db.models import Sum
+
+    from segments.journeys.models import JourneyDay
+
+    journey = make_journey(
+        {
+            "trigger": {"type": "event", "event": "X"},
+            "steps": [{"id": "w", "type": "wait", "duration": {"hours": 1}, "next": None}],
+            "exit": {"trait": "gone", "op": "eq", "value": True},
+            "goal": {"trait": "bought", "op": "eq", "value": True},
+        }
+    )
+    profiles = [Profile.objects.create() for _ in range(6)]
+    now = timezone.now()
+    services.profiles_enrol(journey_id=journey.pk, refs={p.pk: "a" for p in profiles}, now=now)
+    due_steps_process(now=now)
+    Profile.objects.filter(pk=profiles[0].pk).update(traits={"gone": True})
+    Profile.objects.filter(pk=profiles[1].pk).update(traits={"bought": True})
+    due_steps_process(now=now + datetime.timedelta(hours=1, seconds=1))
+    sums = JourneyDay.objects.filter(journey=journey).aggregate(
+        *(Sum(c) for c in ("entered", "completed", "converted", "exited"))
+    )
+    assert sums == {"entered__sum": 6, "completed__sum": 4, "converted__sum": 1, "exited__sum": 1}
+    assert Enrolment.objects.filter(journey=journey, state="completed").count() == 4
