@@ -531,3 +531,35 @@ def test_day_counters_match_the_enrolments(make_journey):
     )
     assert sums == {"entered__sum": 6, "completed__sum": 4, "converted__sum": 1, "exited__sum": 1}
     assert Enrolment.objects.filter(journey=journey, state="completed").count() == 4
+
+
+def test_tracked_events_enrol_and_release_a_wait_through_the_ingest_pipeline(
+    make_journey, django_capture_on_commit_callbacks
+):
+    """The real path: /v1 inbox batch -> processing -> profiles_changed -> the journeys task."""
+    from tests.profiles.factories import make_source, store_batch, track
+
+    journey = make_journey(
+        {
+            "trigger": {"type": "event", "event": "Product Added"},
+            "steps": [
+                {
+                    "id": "order",
+                    "type": "wait_event",
+                    "event": "Order Completed",
+                    "timeout": {"days": 1},
+                    "next": None,
+                }
+            ],
+        }
+    )
+    source, _ = make_source()
+    with django_capture_on_commit_callbacks(execute=True):
+        store_batch(source, [track(1, event="Product Added")])
+    enrolment = Enrolment.objects.get(journey=journey)
+    assert enrolment.step == "order" and enrolment.state == "active"
+    with django_capture_on_commit_callbacks(execute=True):
+        store_batch(source, [track(2, event="Order Completed", userId="user-1")])
+    enrolment.refresh_from_db()
+    assert enrolment.state == "completed"
+    assert "“Order Completed” happened" in _path(enrolment.profile)
