@@ -1,18 +1,17 @@
-"""The per-day counters of journeys (JourneyDay), added to inside the transaction that enters or ends."""
+"""The per-day counters of journeys (JourneyDay), added to by the transaction that runs an entry or an end."""
 
 import datetime
 
 from django.db import connection
-from django.utils import timezone
 
 from .models import JourneyDay
 
 COLUMNS = ("entered", "completed", "converted", "exited")
 
 
-def days_add(*, journey_id: int, at: datetime.datetime, **deltas: int) -> None:
-    """Add `deltas` (entered=, completed=, converted=, exited=) to the journey's row for `at`'s day: one
-    upsert (INSERT ... ON CONFLICT DO UPDATE, the same text on SQLite and PostgreSQL)."""
+def days_add(*, journey_id: int, day: datetime.date, **deltas: int) -> None:
+    """Add `deltas` (entered=, completed=, converted=, exited=) to the journey's row for `day`: one upsert
+    (INSERT ... ON CONFLICT DO UPDATE, the same text on SQLite and PostgreSQL)."""
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
@@ -26,5 +25,5 @@ def days_add(*, journey_id: int, at: datetime.datetime, **deltas: int) -> None:
         cursor.execute(
             f"INSERT INTO {table} (journey_id, day, {', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s) "  # noqa: S608 (names are constants)
             f"ON CONFLICT (journey_id, day) DO UPDATE SET {updates}",
-            [journey_id, timezone.localdate(at), *values],
+            [journey_id, day, *values],
         )

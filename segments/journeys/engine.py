@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
 
 from profiles import pgsql
 from profiles.models import Profile
@@ -297,15 +298,18 @@ def runs_save(*, runs: list[Run], now: datetime.datetime) -> int:
             pgsql.insert_rows(StepLog, logs[start : start + 5000])
     else:
         StepLog.objects.bulk_create([StepLog(**row) for row in logs], batch_size=2000)
-    ended: dict[tuple[int, str], int] = defaultdict(int)
+    # The per-day counters are added here, in the sweep's (or the event handler's) transaction, and not when
+    # a CRM change or a segment move enrols: those transactions then never wait on a counter row that a
+    # sweeper holding their enrolment rows also needs. An entry is counted on its entry's day.
+    counts: dict[tuple[int, datetime.date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for run in runs:
+        journey_id = run.enrolment.journey_id
+        if any(kind == StepLog.Kind.ENTERED for _step, kind, _summary in run.logs):
+            counts[(journey_id, timezone.localdate(run.enrolment.entered_at))]["entered"] += 1
         if run.state != Enrolment.State.ACTIVE:
-            ended[(run.enrolment.journey_id, run.state)] += 1
-    by_journey: dict[int, dict[str, int]] = defaultdict(dict)
-    for (journey_id, state), count in ended.items():
-        by_journey[journey_id][state] = count
-    for journey_id, deltas in sorted(by_journey.items()):
-        days_add(journey_id=journey_id, at=now, **deltas)
+            counts[(journey_id, timezone.localdate(now))][run.state] += 1
+    for (journey_id, day), deltas in sorted(counts.items()):
+        days_add(journey_id=journey_id, day=day, **deltas)
     converted = [r for r in runs if r.state == Enrolment.State.CONVERTED]
     if converted:
         from ..webhooks.services import events_record

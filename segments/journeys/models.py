@@ -161,8 +161,8 @@ class StepLog(models.Model):
 
 
 class JourneyDay(models.Model):
-    """Entries and ends of a journey per day, counted in the transactions that make them, so the journey
-    page's totals and chart read a few rows instead of aggregating every enrolment."""
+    """Entries and ends of a journey per day, counted by the transaction that runs an entry's first step or
+    ends an enrolment, so the journey page's totals and chart read a few rows, not every enrolment."""
 
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="days")
     day = models.DateField()

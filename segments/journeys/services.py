@@ -219,10 +219,8 @@ def profiles_enrol(
         ).values_list("profile_id", flat=True)
     )
     if enrolled:
-        from .counters import days_add
         from .tasks import journeys_due_task
 
-        days_add(journey_id=journey_id, at=now, entered=len(enrolled))
         transaction.on_commit(journeys_due_task.delay)
     return enrolled
 
