@@ -52,6 +52,7 @@ class Round:
         self.now = now
         self.journey_names = journey_names
         self._versions: dict[int, dict] = {}
+        self.current_step = ""  # the step being run (named in the path if it raises)
 
     def definition(self, version_id: int) -> dict:
         if version_id not in self._versions:
@@ -166,6 +167,7 @@ class Round:
                         run.log("", StepLog.Kind.COMPLETED, "Completed the journey")
                 continue
             step = steps[sid]
+            self.current_step = sid
             for run in group:
                 run.step, run.moved = sid, True
             if step["type"] in WAIT_TYPES:

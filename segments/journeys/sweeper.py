@@ -9,15 +9,19 @@ twice. Two sweepers on PostgreSQL take different rows (SKIP LOCKED).
 """
 
 import datetime
+import logging
 import os
 import time
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from .counters import days_add
 from .engine import Round, runs_save
-from .models import Enrolment, Journey
+from .models import Enrolment, Journey, StepLog
+
+logger = logging.getLogger(__name__)
 
 CLAIM_FIELDS = (
     "id",
@@ -47,6 +51,59 @@ def _claim(*, journey_ids: list[int], now: datetime.datetime, limit: int) -> lis
     return list(due.only(*CLAIM_FIELDS)[:limit])
 
 
+def _one_by_one(
+    *, journey_ids: list[int], now: datetime.datetime, limit: int, names: dict
+) -> list[Enrolment]:
+    """The failed batch again, each enrolment in its own transaction; one whose step raises is taken out of
+    the journey with the reason on its path, so it cannot block the sweep again and again."""
+    with transaction.atomic():
+        ids = [e.pk for e in _claim(journey_ids=journey_ids, now=now, limit=limit)]  # locks end here
+    done = []
+    for enrolment_id in ids:
+        round_ = Round(now=now, journey_names=names)
+        try:
+            with transaction.atomic():
+                rows = Enrolment.objects.filter(
+                    pk=enrolment_id, journey_id__in=journey_ids, state=Enrolment.State.ACTIVE, due_at__lte=now
+                )
+                if connection.features.has_select_for_update_skip_locked:
+                    rows = rows.select_for_update(skip_locked=True, of=("self",))
+                rows = list(rows.only(*CLAIM_FIELDS))
+                if rows:
+                    runs_save(runs=round_.run(rows), now=now)
+                    done += rows
+        except OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded on the enrolment's path
+            logger.exception("journey enrolment %s failed at its step", enrolment_id)
+            with transaction.atomic():
+                enrolment = Enrolment.objects.select_for_update().filter(pk=enrolment_id).first()
+                if enrolment is None or enrolment.state != Enrolment.State.ACTIVE:
+                    continue
+                step = round_.current_step or enrolment.step or "entry"
+                reason = f"Failed at step {step}: {type(error).__name__}"
+                StepLog.objects.create(
+                    enrolment=enrolment,
+                    journey_id=enrolment.journey_id,
+                    profile_id=enrolment.profile_id,
+                    step=round_.current_step or enrolment.step,
+                    sequence=enrolment.steps_taken + 1,
+                    kind=StepLog.Kind.FAILED,
+                    summary=reason,
+                    at=now,
+                )
+                Enrolment.objects.filter(pk=enrolment_id).update(
+                    state=Enrolment.State.EXITED,
+                    due_at=None,
+                    ended_at=now,
+                    end_reason=reason,
+                    steps_taken=enrolment.steps_taken + 1,
+                )
+                days_add(journey_id=enrolment.journey_id, day=timezone.localdate(now), exited=1)
+                done.append(enrolment)
+    return done
+
+
 def due_steps_process(
     *, now: datetime.datetime | None = None, limit: int | None = None, max_batches: int | None = None
 ) -> int:
@@ -58,13 +115,21 @@ def due_steps_process(
         names = dict(Journey.objects.filter(status=Journey.Status.LIVE).values_list("pk", "name"))
         if not names:
             return handled
-        with transaction.atomic():
-            claimed = _claim(journey_ids=list(names), now=moment, limit=limit)
+        try:
+            with transaction.atomic():
+                claimed = _claim(journey_ids=list(names), now=moment, limit=limit)
+                if not claimed:
+                    return handled
+                runs = Round(now=moment, journey_names=names).run(claimed)
+                runs_save(runs=runs, now=moment)
+                _test_delay()
+        except OperationalError:
+            raise  # a deadlock or a lost connection: the task's autoretry runs the batch again
+        except Exception:  # noqa: BLE001 - one enrolment's step failed: isolate it, run the others
+            logger.exception("a journey batch failed; running its enrolments one by one")
+            claimed = _one_by_one(journey_ids=list(names), now=moment, limit=limit, names=names)
             if not claimed:
                 return handled
-            runs = Round(now=moment, journey_names=names).run(claimed)
-            runs_save(runs=runs, now=moment)
-            _test_delay()
         handled += len(claimed)
         batches += 1
         if len(claimed) < limit:

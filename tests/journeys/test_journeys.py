@@ -613,3 +613,42 @@ def test_send_email_goes_through_the_mail_service_and_respects_unsubscribes(make
     assert [email for _, email in outbox.sent.values()] == ["in@example.com"]
     assert "Sent e-mail Welcome 2" in _path(reader)
     assert "Skipped e-mail Welcome 2: unsubscribed" in _path(leaver)
+
+
+def test_nul_bytes_and_lone_surrogates_are_refused_where_they_are():
+    definition = {
+        "trigger": {"type": "event", "event": "X"},
+        "steps": [
+            {"id": "t", "type": "task", "title": "Call\x00now", "next": "u"},
+            {"id": "u", "type": "tag", "tag": "a\ud800", "next": None},
+        ],
+    }
+    with pytest.raises(DefinitionError) as error:
+        services.journey_save(user=None, name="Bad", definition=definition)
+    assert {path for path, _ in error.value.errors} == {"steps[0].title", "steps[1].tag"}
+
+
+def test_a_step_that_fails_takes_only_its_enrolment_out(make_journey, monkeypatch):
+    journey = make_journey(
+        {
+            "trigger": {"type": "event", "event": "X"},
+            "steps": [{"id": "t", "type": "task", "title": "Call", "next": None}],
+        }
+    )
+    good_contact, good = _contact_profile("good@example.com")
+    bad_contact, bad = _contact_profile("bad@example.com")
+    real = contact_services.task_create
+
+    def flaky(**kwargs):
+        if kwargs["contact"].pk == bad_contact.pk:
+            raise RuntimeError("a bug in one step")
+        return real(**kwargs)
+
+    monkeypatch.setattr(contact_services, "task_create", flaky)
+    services.profiles_enrol(journey_id=journey.pk, refs={good.pk: "a", bad.pk: "b"})
+    _run_all()
+    assert Enrolment.objects.get(profile=good).state == "completed"
+    failed = Enrolment.objects.get(profile=bad)
+    assert failed.state == "exited" and failed.end_reason == "Failed at step t: RuntimeError"
+    assert _run_all() == 0  # nothing left to block the next sweep
+    assert Task.objects.filter(contact=good_contact).count() == 1
