@@ -49,6 +49,19 @@ class AudienceDestinationForm(forms.ModelForm):
             raise forms.ValidationError(refusal)
         return url
 
+    def clean_field_mapping(self):
+        mapping = self.cleaned_data.get("field_mapping") or {}
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and v and len(k) <= 100 and len(v) <= 100
+            for k, v in mapping.items()
+        ):
+            raise forms.ValidationError(
+                'Write the mapping as {"trait": "FIELD", ...}: names of at most 100 characters.'
+            )
+        if any("\x00" in k + v or any(0xD800 <= ord(c) <= 0xDFFF for c in k + v) for k, v in mapping.items()):
+            raise forms.ValidationError("The mapping contains a character that cannot be stored.")
+        return mapping
+
     def clean(self):
         data = super().clean()
         kind = data.get("kind")

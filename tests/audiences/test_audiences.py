@@ -206,3 +206,19 @@ def test_a_private_destination_is_refused(settings):
     )
     assert services.destination_sync(destination_id=destination.pk) == 0
     assert "private, loopback or link-local" in AudienceSync.objects.get().status_line
+
+
+def test_admin_form_names_every_missing_setting_and_a_bad_mapping():
+    from segments.audiences.admin import AudienceDestinationForm
+
+    form = AudienceDestinationForm(
+        data={
+            "name": "Ads",
+            "kind": "meta",
+            "field_mapping": '["not", "a", "mapping"]',
+            "batch_size": 500,
+            "secret": "s",
+        }
+    )
+    assert not form.is_valid()
+    assert {"list_id", "api_key", "field_mapping"} <= set(form.errors)
