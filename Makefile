@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments clean
+.PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments bench-journeys clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench-timeline: $(STAMP)
 
 bench-segments: $(STAMP)
 	$(PY) bench/segments.py
+
+bench-journeys: $(STAMP)
+	$(PY) bench/journeys.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* .pytest_cache .ruff_cache

@@ -6,7 +6,15 @@ from rest_framework.routers import DefaultRouter
 
 router = DefaultRouter()
 
-for app_label in ("contacts", "pipeline", "tickets", "profiles", "segments"):
+for app_label in (
+    "contacts",
+    "pipeline",
+    "tickets",
+    "profiles",
+    "segments",
+    "segments.journeys",
+    "segments.webhooks",
+):
     module = import_module(f"{app_label}.api")
     for prefix, viewset, basename in getattr(module, "ROUTES", ()):
         router.register(prefix, viewset, basename=basename)

@@ -10,6 +10,7 @@ NAV_ITEMS = (
     ("Deals", "pipeline:board", "kanban", "pipeline.view_deal"),
     ("Tickets", "tickets:queue", "life-preserver", "tickets.view_ticket"),
     ("Segments", "segments:segment_list", "funnel", "segments.view_segment"),
+    ("Journeys", "journeys:journey_list", "signpost-split", "journeys.view_journey"),
     ("Profiles", "profiles:profile_list", "person-badge", "profiles.view_profile"),
     ("Sources", "profiles:source_list", "broadcast", "profiles.view_source"),
     ("Reports", "reports", "bar-chart", ""),

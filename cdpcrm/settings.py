@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "tickets",
     "profiles",
     "segments",
+    "segments.journeys",
+    "segments.webhooks",
+    "segments.audiences",
 ]
 
 MIDDLEWARE = [
@@ -310,11 +313,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "ingest", "segments", "activation", "email")]
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("default", "ingest", "segments", "journeys", "activation", "email")
+]
 CELERY_TASK_ROUTES = {
     "profiles.*": {"queue": "ingest"},
     "segments.tasks.segment_*": {"queue": "segments"},
     "segments.tasks.destination_*": {"queue": "activation"},
+    "segments.journeys.tasks.*": {"queue": "journeys"},
+    "segments.webhooks.tasks.*": {"queue": "activation"},
+    "segments.audiences.tasks.*": {"queue": "activation"},
     "tickets.tasks.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
@@ -327,8 +335,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "segments-windows-due": {"task": "segments.tasks.segment_windows_due_task", "schedule": 5.0},
     "segments-deliveries-due": {"task": "segments.tasks.destination_deliveries_due_task", "schedule": 60.0},
     "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
+    # Journey timers are indexed due times claimed in batches (no etas): steps run within ~5 s of their time.
+    "journeys-due": {"task": "segments.journeys.tasks.journeys_due_task", "schedule": 5.0},
+    "webhooks-sweep": {"task": "segments.webhooks.tasks.webhooks_sweep_task", "schedule": 30.0},
+    "audiences-sync-due": {"task": "segments.audiences.tasks.audiences_sync_due_task", "schedule": 60.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# Outbound requests (webhooks, audience destinations) never reach private, loopback or link-local
+# addresses, except to these hosts (admins can also allow hosts in the admin: Webhooks > Allowed hosts).
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
+# Due journey steps claimed (and run) per transaction by the sweeper.
+JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}

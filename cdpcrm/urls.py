@@ -40,6 +40,7 @@ urlpatterns = [
         segment_profile_api,
         name="segment_profile_api",
     ),
+    path("journeys/", include("segments.journeys.urls")),
     path("v1/", include("profiles.tracking_urls")),
     *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, RecentView, Tag, Task
-from .signals import crm_changed_on_commit
+from .signals import crm_change_record, crm_changed_on_commit
 
 CONTACT_FIELDS = frozenset(
     {
@@ -45,6 +45,32 @@ ACTIVITY_FIELDS = frozenset(
     }
 )
 TASK_FIELDS = frozenset({"title", "due_at", "assignee", "contact", "company", "deal_id", "notes"})
+# Fields whose changes are recorded (webhooks, journey triggers), by their attribute names.
+_CONTACT_TRACKED = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "company_id",
+    "owner_id",
+    "lifecycle_stage",
+    "lead_source",
+)
+
+
+def _snapshot(instance, names: Iterable[str]) -> dict:
+    return {name: getattr(instance, name) for name in names}
+
+
+def _changed(before: dict, instance) -> dict[str, list]:
+    """field -> [old, new] (strings or ids) for the fields whose value changed."""
+    changed = {}
+    for name, old in before.items():
+        new = getattr(instance, name)
+        if str(old or "") != str(new or ""):
+            changed[name] = [None if old in (None, "") else str(old), None if new in (None, "") else str(new)]
+    return changed
 
 
 def _assign(instance, fields: dict, allowed: frozenset[str]) -> None:
@@ -114,6 +140,7 @@ def contact_create(*, user, tags: Iterable[Tag | str] | None = None, **fields) -
     if tags is not None:
         contact.tags.set(tag_list_resolve(tags=tags))
     crm_changed_on_commit(contact_ids=[contact.pk], fact="contact")
+    crm_change_record(topic="contact.created", instance=contact, contact_ids=[contact.pk])
     return contact
 
 
@@ -121,6 +148,7 @@ def contact_create(*, user, tags: Iterable[Tag | str] | None = None, **fields) -
 def contact_update(*, contact: Contact, user, tags: Iterable[Tag | str] | None = None, **fields) -> Contact:
     fields = _strip_strings(fields)
     before = {"lifecycle": contact.lifecycle_stage, "owner": contact.owner_id}
+    tracked = _snapshot(contact, _CONTACT_TRACKED)
     _assign(contact, fields, CONTACT_FIELDS)
     _contact_save(contact)
     facts = {"contact"}
@@ -136,6 +164,11 @@ def contact_update(*, contact: Contact, user, tags: Iterable[Tag | str] | None =
             facts.add("tag")
     for fact in sorted(facts):
         crm_changed_on_commit(contact_ids=[contact.pk], fact=fact)
+    changed = _changed(tracked, contact)
+    if changed or "tag" in facts:
+        crm_change_record(
+            topic="contact.updated", instance=contact, contact_ids=[contact.pk], data={"fields": changed}
+        )
     return contact
 
 
@@ -143,12 +176,16 @@ def contact_update(*, contact: Contact, user, tags: Iterable[Tag | str] | None =
 def contact_tags_set(*, contact: Contact, user, tags: Iterable[Tag | str]) -> Contact:
     contact.tags.set(tag_list_resolve(tags=tags))
     crm_changed_on_commit(contact_ids=[contact.pk], fact="tag")
+    crm_change_record(
+        topic="contact.updated", instance=contact, contact_ids=[contact.pk], data={"fields": {}}
+    )
     return contact
 
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, user) -> None:
     contact_id = contact.pk
+    crm_change_record(topic="contact.deleted", instance=contact, contact_ids=[contact_id])
     contact.delete()
     crm_changed_on_commit(contact_ids=[contact_id], fact="contact")
 
@@ -187,6 +224,7 @@ def company_create(*, user, **fields) -> Company:
         fields["owner"] = user
     _assign(company, fields, COMPANY_FIELDS)
     _company_save(company)
+    crm_change_record(topic="company.created", instance=company)
     return company
 
 
@@ -196,12 +234,14 @@ def company_update(*, company: Company, user, **fields) -> Company:
     _company_save(company)
     contact_ids = list(company.contacts.values_list("pk", flat=True))
     crm_changed_on_commit(contact_ids=contact_ids, fact="contact")
+    crm_change_record(topic="company.updated", instance=company)
     return company
 
 
 @transaction.atomic
 def company_delete(*, company: Company, user) -> None:
     contact_ids = list(company.contacts.values_list("pk", flat=True))
+    crm_change_record(topic="company.deleted", instance=company)
     company.delete()
     crm_changed_on_commit(contact_ids=contact_ids, fact="contact")
 
@@ -247,6 +287,7 @@ def activity_create(
         author=author,
     )
     _activity_save(activity)
+    crm_change_record(topic="activity.created", instance=activity, contact_ids=[activity.contact_id])
     return activity
 
 
@@ -395,6 +436,12 @@ def loyalty_tier_change(*, account: LoyaltyAccount, user, tier: str, text: str =
         created_at=timezone.now(),
     )
     crm_changed_on_commit(contact_ids=[locked.contact_id], fact="loyalty")
+    crm_change_record(
+        topic="loyalty.tier_changed",
+        instance=locked,
+        contact_ids=[locked.contact_id],
+        data={"fields": {"tier": [previous, tier]}},
+    )
     return note
 
 

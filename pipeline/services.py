@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.signals import crm_changed_on_commit
+from contacts.signals import crm_change_record, crm_changed_on_commit
 
 from .models import Deal, DealStageChange, Pipeline, Stage
 
@@ -88,6 +88,9 @@ def deal_create(
     deal.save()
     _stage_change_record(deal=deal, from_stage=None, to_stage=stage, user=user)
     crm_changed_on_commit(contact_ids=[deal.contact_id], fact="deal")
+    crm_change_record(
+        topic="deal.created", instance=deal, contact_ids=[deal.contact_id], data={"stage": stage.name}
+    )
     return deal
 
 
@@ -113,6 +116,14 @@ def deal_move(*, deal: Deal, stage: Stage, user, lost_reason: str = "") -> Deal:
     locked.save(update_fields=["stage", "closed_at", "lost_reason", "updated_at"])
     _stage_change_record(deal=locked, from_stage=from_stage, to_stage=stage, user=user)
     crm_changed_on_commit(contact_ids=[locked.contact_id], fact="deal")
+    facts = {"stage": stage.name, "from_stage": from_stage.name, "pipeline": locked.pipeline_id}
+    crm_change_record(
+        topic="deal.stage_changed", instance=locked, contact_ids=[locked.contact_id], data=facts
+    )
+    if stage.kind in (Stage.Kind.WON, Stage.Kind.LOST) and from_stage.kind != stage.kind:
+        crm_change_record(
+            topic=f"deal.{stage.kind}", instance=locked, contact_ids=[locked.contact_id], data=facts
+        )
     _refresh_from(deal, locked)
     return deal
 

@@ -13,6 +13,7 @@ from contacts.models import Company, Contact
 from . import profile_selectors as selectors
 from .identity import identifier_parse, merge_preview, profile_unmerge
 from .models import Profile, ProfileMerge
+from .panels import profile_panels_for
 from .timeline import KINDS, Cursor, timeline_page
 
 PROFILES_PER_PAGE = 50
@@ -131,6 +132,7 @@ def profile_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "preview": preview,
         "preview_error": preview_error,
         "identifier": raw,
+        "panels": profile_panels_for(user=request.user, profile_id=profile.pk),
     }
     return render(request, "profiles/profile_detail.html", context)
 

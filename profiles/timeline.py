@@ -4,10 +4,16 @@ Each source (events, activities, tasks, deal stage changes, ticket messages, loy
 the same keyset condition on (time, kind, id) and a LIMIT of one page, then the pages are merged in
 memory: one query per source whatever the history length. Events of profiles merged into this one
 were moved to it by the merge, so the profile's events are the whole behavioural history.
+
+Higher apps add sources without this module importing them: `timeline_provider_register(provider)` with
+an object that has `kind`, `label`, `icon` and `items(profile=, contact=, cursor=, limit=)` returning at
+most `limit` TimelineItems newest first, read with `keyset_page` in ONE query (so a page still costs a
+fixed number of queries).
 """
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
@@ -112,6 +118,28 @@ def _before(queryset: QuerySet, *, time_field: str, kind: str, cursor: Cursor | 
 def _page(queryset: QuerySet, *, time_field: str, kind: str, cursor: Cursor | None, limit: int) -> list:
     queryset = _before(queryset, time_field=time_field, kind=kind, cursor=cursor)
     return list(queryset.order_by(f"-{time_field}", "-id")[:limit])
+
+
+keyset_page = _page  # for registered providers
+
+
+class TimelineProvider(Protocol):
+    kind: str
+    label: str
+    icon: str
+
+    def items(
+        self, *, profile: Profile | None, contact: Contact | None, cursor: Cursor | None, limit: int
+    ) -> list["TimelineItem"]: ...
+
+
+_PROVIDERS: dict[str, TimelineProvider] = {}
+
+
+def timeline_provider_register(provider: TimelineProvider) -> None:
+    """Add a source of timeline items (its kind joins the filters and the cursor's kinds)."""
+    _PROVIDERS[provider.kind] = provider
+    KINDS[provider.kind] = (provider.label, provider.icon)
 
 
 def _event_icon(event: Event) -> str:
@@ -240,6 +268,8 @@ def timeline_page(
     wanted = {k for k in KINDS if not kind or k == kind}
     if channel == CRM_CHANNEL:
         wanted.discard("event")
+    elif channel in _PROVIDERS:
+        wanted &= {channel}
     elif channel:
         wanted &= {"event"}
     items: list[TimelineItem] = []
@@ -272,6 +302,9 @@ def timeline_page(
             if name in wanted:
                 rows = _page(queryset, time_field=time_field, kind=name, cursor=cursor, limit=fetch)
                 items += _crm_items(rows, name)
+    for name, provider in _PROVIDERS.items():
+        if name in wanted and (not channel or channel == name):
+            items += provider.items(profile=profile, contact=contact, cursor=cursor, limit=fetch)
     items.sort(key=lambda item: (item.time, item.kind, item.id), reverse=True)
     page, more = items[:limit], len(items) > limit
     next_cursor = Cursor(page[-1].time, page[-1].kind, page[-1].id).encode() if more and page else None

@@ -30,7 +30,7 @@ if [ "${LOAD_DEMO:-1}" = "1" ]; then .venv/bin/python manage.py demo; fi
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait; }
 trap cleanup EXIT INT TERM
-.venv/bin/celery -A cdpcrm worker -Q default,ingest,segments,activation,email -c "${WORKER_CONCURRENCY:-2}" -l INFO &
+.venv/bin/celery -A cdpcrm worker -Q default,ingest,segments,journeys,activation,email -c "${WORKER_CONCURRENCY:-2}" -l INFO &
 pids+=($!)
 .venv/bin/celery -A cdpcrm beat -l INFO --schedule /tmp/cdpcrm-celerybeat-schedule &
 pids+=($!)

@@ -11,12 +11,13 @@ import hmac
 import json
 import time
 
-import requests
 from django.db import transaction
 from django.utils import timezone
 
+from common import outbound
 from contacts import services as contact_services
 
+from .consent import contact_refusals
 from .models import Delivery, Destination
 from .rules.crm import contacts_for_profiles
 
@@ -87,19 +88,23 @@ def _send_webhook(delivery: Delivery, now: datetime.datetime) -> None:
         "X-Cdpcrm-Sequence": str(delivery.sequence),
     }
     try:
-        response = requests.post(destination.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
-        _finish(delivery, status=Delivery.Status.RETRYING, now=now, error=f"{type(exc).__name__}: {exc}")
+        # The SSRF guard: private/loopback/link-local hosts only when an admin allowed them.
+        response = outbound.request(
+            "POST", destination.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS
+        )
+    except Exception as exc:  # noqa: BLE001 - refused, DNS, connect, TLS, timeout: recorded and retried
+        _finish(delivery, status=Delivery.Status.RETRYING, now=now, error=outbound.error_line(exc))
         return
-    if 200 <= response.status_code < 300:
-        _finish(delivery, status=Delivery.Status.DELIVERED, now=now, code=response.status_code)
+    if response.ok:
+        _finish(delivery, status=Delivery.Status.DELIVERED, now=now, code=response.status)
     else:
+        # Only the status line: a response body may hold internal data the receiver should not leak.
         _finish(
             delivery,
             status=Delivery.Status.RETRYING,
             now=now,
-            code=response.status_code,
-            error=f"HTTP {response.status_code}: {response.text[:200]}",
+            code=response.status,
+            error=response.status_line,
         )
 
 
@@ -143,8 +148,14 @@ def delivery_attempt(*, delivery_id: int, now: datetime.datetime | None = None) 
     if delivery is None:
         return None
     kind = delivery.destination.kind
+    purpose = "webhook" if kind == Destination.Kind.WEBHOOK else "crm"
+    refused = (
+        contact_refusals(profile_ids=[delivery.profile_id], purpose=purpose) if delivery.profile_id else {}
+    )
     if not delivery.destination.enabled:
         _finish(delivery, status=Delivery.Status.SKIPPED, now=now, error="The destination is disabled.")
+    elif refused:
+        _finish(delivery, status=Delivery.Status.SKIPPED, now=now, error=refused[delivery.profile_id])
     elif kind == Destination.Kind.WEBHOOK:
         _send_webhook(delivery, now)
     else:

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from common import outbound
+
 from . import activation, selectors, services
 from .models import Delivery, Destination, Segment
 from .rules import RuleError, rule_sentence, rule_validate
@@ -83,8 +85,39 @@ class SegmentAdminForm(forms.ModelForm):
         return rule
 
 
+class DestinationForm(forms.ModelForm):
+    url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Webhook: the URL that receives POSTs."
+    )
+
+    class Meta:
+        model = Destination
+        fields = [
+            "name",
+            "kind",
+            "enabled",
+            "on_enter",
+            "on_exit",
+            "url",
+            "secret",
+            "traits",
+            "task_title",
+            "task_due_hours",
+            "tag_name",
+            "tag_action",
+        ]
+
+    def clean_url(self):
+        url = self.cleaned_data.get("url", "")
+        refusal = outbound.url_refusal(url) if url else None
+        if refusal:
+            raise ValidationError(refusal)
+        return url
+
+
 class DestinationInline(admin.StackedInline):
     model = Destination
+    form = DestinationForm
     extra = 0
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [

@@ -110,6 +110,8 @@ def _recent_activity(stdout) -> int:
 
 
 def demo_load(*, users: dict, stdout) -> None:
+    from .journeys.demo import demo_load as journeys_demo_load
+
     sent = _recent_activity(stdout)
     marketer = users.get("marketing")
     for name, description, rule in DEMO_SEGMENTS:
@@ -148,3 +150,4 @@ def demo_load(*, users: dict, stdout) -> None:
         f"{s.name}: {s.member_count}" for s in Segment.objects.filter(name__in=[d[0] for d in DEMO_SEGMENTS])
     )
     stdout.write(f"segments: {len(DEMO_SEGMENTS)} demo segments ({sent} recent demo events sent); {sizes}\n")
+    journeys_demo_load(users=users, stdout=stdout)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from profiles.models import Identity, Profile
 
 from . import sql
+from .hooks import segment_moves_notify
 from .models import Delivery, Destination, Membership, Segment, SegmentSize, WindowExpiry
 from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
 from .rules.compiler import event_queryset
@@ -185,6 +186,7 @@ def _moves_record(
     if enter_ids or exit_ids:
         segment.last_changed_at = now
         deliveries_create(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+        segment_moves_notify(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
 
 
 def segment_size_record(*, segment: Segment, now: datetime.datetime) -> None:

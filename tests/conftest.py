@@ -154,7 +154,7 @@ class CeleryWorkers:
     def start(
         self,
         *,
-        queues: str = "default,ingest,segments,activation,email",
+        queues: str = "default,ingest,segments,journeys,activation,email",
         concurrency: int = 1,
         pool: str = "prefork",
         name: str | None = None,

@@ -19,7 +19,7 @@ from django.utils.html import strip_tags
 
 from contacts.models import Contact, Tag
 from contacts.services import contact_create, tag_list_resolve
-from contacts.signals import crm_changed_on_commit
+from contacts.signals import crm_change_record, crm_changed_on_commit
 
 from .models import (
     DONE_STATUSES,
@@ -46,6 +46,23 @@ def _display_user(user) -> str:
 
 
 def _event(*, ticket: Ticket, actor, field: str, from_value: str, to_value: str, at) -> TicketEvent:
+    """The ticket's own history row; the same change is recorded for webhooks and journey triggers."""
+    if field == TicketEvent.Field.CREATED:
+        crm_change_record(
+            topic="ticket.created",
+            instance=ticket,
+            contact_ids=[ticket.contact_id],
+            data=_ticket_facts(ticket),
+        )
+    else:
+        facts = {**_ticket_facts(ticket), "fields": {field: [from_value, to_value]}}
+        crm_change_record(
+            topic="ticket.updated", instance=ticket, contact_ids=[ticket.contact_id], data=facts
+        )
+        if field == TicketEvent.Field.STATUS and ticket.status == Status.SOLVED:
+            crm_change_record(
+                topic="ticket.solved", instance=ticket, contact_ids=[ticket.contact_id], data=facts
+            )
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -54,6 +71,10 @@ def _event(*, ticket: Ticket, actor, field: str, from_value: str, to_value: str,
         to_value=to_value[:200],
         created_at=at,
     )
+
+
+def _ticket_facts(ticket: Ticket) -> dict:
+    return {"priority": ticket.priority, "status": ticket.status, "channel": ticket.channel}
 
 
 def _locked(ticket: Ticket) -> Ticket:

@@ -42,6 +42,7 @@ from .spec import OPEN_TICKET_EXCLUDED, WINDOW_UNITS
 from .validation import parse_when
 
 CONTACT_REF = "_segment_contact_id"
+SINCE_REF = "_journey_since"
 _COMPARE = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan, "lte": LessThanOrEqual}
 
 
@@ -122,6 +123,9 @@ def event_queryset(node: dict, now: datetime.datetime, *, windowed: bool = True)
         )
     if windowed and node.get("within"):
         events = events.filter(timestamp__gt=now - window_delta(node["within"]), timestamp__lte=now)
+    if node.get("since_enrolment"):
+        # Journeys only: the outer profile queryset carries the enrolment's start as this annotation.
+        events = events.filter(timestamp__gt=OuterRef(SINCE_REF), timestamp__lte=now)
     return events
 
 

@@ -211,6 +211,12 @@
           el("button", {type: "button", class: "button rb-add-where", text: "+ property filter",
             onclick: () => { addWhere({property: "", op: "eq", value: ""}); this.changed(); }}),
         );
+        if (this.root.dataset.journey) {  // journeys only: count events since the profile entered the journey
+          const since = el("label", {class: "rb-since"}, [el("input", {type: "checkbox", class: "rb-since-box"})]);
+          since.appendChild(document.createTextNode(" since enrolment"));
+          since.querySelector("input").checked = !!rule.since_enrolment;
+          body.insertBefore(since, where);
+        }
         body.querySelectorAll("input, select").forEach((input) => input.addEventListener("change", () => this.changed()));
       } else if (kind === "crm") {
         const fields = this.info.crm_fields;
@@ -325,6 +331,8 @@
       if (!(countOp === "gte" && count === 1)) rule.count = {op: countOp, value: count};
       const within = body.querySelector(".rb-within").value;
       if (within !== "") rule.within = {[body.querySelector(".rb-unit").value]: Number(within)};
+      const since = body.querySelector(".rb-since-box");
+      if (since && since.checked) rule.since_enrolment = true;
       return rule;
     }
 
@@ -376,7 +384,10 @@
     }
   }
 
+  // Other builders (the journey builder) mount rule builders they create: window.cdpcrmRuleBuilder.mount(root).
+  window.cdpcrmRuleBuilder = {mount: (root) => new Builder(root)};
+
   document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll(".rule-builder").forEach((root) => new Builder(root));
+    document.querySelectorAll(".rule-builder:not([data-manual])").forEach((root) => new Builder(root));
   });
 })();
