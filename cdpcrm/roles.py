@@ -14,9 +14,23 @@ WRITE = ("view", "add", "change", "delete")
 
 # app label -> actions; apps not listed give no permission to that role.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    SALES: {"contacts": WRITE, "pipeline": WRITE, "tickets": READ, "profiles": READ, "segments": READ},
-    SUPPORT: {"contacts": WRITE, "tickets": WRITE, "pipeline": READ, "profiles": READ},
-    MARKETING: {"profiles": WRITE, "segments": WRITE, "contacts": READ, "pipeline": READ, "tickets": READ},
+    SALES: {
+        "contacts": WRITE,
+        "mail": WRITE,
+        "pipeline": WRITE,
+        "tickets": READ,
+        "profiles": READ,
+        "segments": READ,
+    },
+    SUPPORT: {"contacts": WRITE, "mail": WRITE, "tickets": WRITE, "pipeline": READ, "profiles": READ},
+    MARKETING: {
+        "profiles": WRITE,
+        "segments": WRITE,
+        "contacts": READ,
+        "mail": READ,
+        "pipeline": READ,
+        "tickets": READ,
+    },
 }
 # Roles that use the Django admin (marketers build segments there).
 STAFF_ROLES = frozenset({MARKETING, ADMIN})

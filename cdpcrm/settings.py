@@ -1,7 +1,8 @@
 """Settings for cdpcrm, every knob read from the environment.
 
 The defaults are the embedded mode (`make run` on a fresh machine): a SQLite file, eager Celery,
-DEBUG on. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL.
+DEBUG on. Production sets DEBUG=0, SECRET_KEY, MAIL_ENCRYPTION_KEY, ALLOWED_HOSTS, DATABASE_URL and
+CELERY_BROKER_URL.
 """
 
 import os
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "simple_history",
     "cdpcrm",
     "contacts",
+    "contacts.mail",
     "pipeline",
     "tickets",
     "profiles",
@@ -163,6 +165,27 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@cdpcrm.local")
+
+# Mailboxes (contacts.mail): IMAP/SMTP passwords are encrypted at rest with Fernet. MAIL_ENCRYPTION_KEY holds
+# one or more comma-separated Fernet keys (the first encrypts, all decrypt, so a key can be rotated); the
+# embedded mode derives one from SECRET_KEY, production refuses to start without it (docs/operations.md).
+MAIL_ENCRYPTION_KEYS = env_list("MAIL_ENCRYPTION_KEY", "")
+if not MAIL_ENCRYPTION_KEYS and not DEBUG:
+    raise ImproperlyConfigured(
+        "MAIL_ENCRYPTION_KEY must be set when DEBUG is off (a Fernet key: python -c "
+        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
+# Every mailbox is polled this often; a first sync or a long backlog goes on in batches of MAIL_SYNC_BATCH
+# messages, at most MAIL_POLL_BUDGET per task run before the task hands over to a fresh one.
+MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
+MAIL_SYNC_BATCH = env_int("MAIL_SYNC_BATCH", 200)
+MAIL_POLL_BUDGET = env_int("MAIL_POLL_BUDGET", 2000)
+MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 30)
+# A message larger than this keeps its headers only; an attachment larger than this is listed, not kept.
+MAIL_MAX_MESSAGE_BYTES = env_int("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+# Absolute address of this site, for the open pixel and click links in tracked e-mails.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Tickets: the inbound mail relay signs POST /api/tickets/inbound-email/ with this shared secret
 # (docs/api.md, "Inbound email"). Embedded mode uses a documented dev secret; unset in production
@@ -281,6 +304,7 @@ CELERY_TASK_ROUTES = {
     "segments.tasks.segment_*": {"queue": "segments"},
     "segments.tasks.destination_*": {"queue": "activation"},
     "tickets.tasks.*": {"queue": "email"},
+    "mail.tasks.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
@@ -290,6 +314,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     "segments-deliveries-due": {"task": "segments.tasks.destination_deliveries_due_task", "schedule": 60.0},
     "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
+    "mail-poll-due": {"task": "mail.tasks.mailboxes_poll_due_task", "schedule": float(MAIL_POLL_SECONDS)},
+    "mail-sends-sweep": {"task": "mail.tasks.mail_sends_sweep_task", "schedule": 300.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 if CELERY_BROKER_URL.startswith("redis"):
