@@ -45,7 +45,7 @@ def ticket_reply(*, user, ticket: Ticket, body: str, internal: bool = False) -> 
 
 
 def _customer_message_add(
-    *, ticket: Ticket, contact: Contact, body: str, message_id: str, now
+    *, ticket: Ticket, contact: Contact, body: str, message_id: str, now, mail_message=None
 ) -> TicketMessage:
     message = TicketMessage.objects.create(
         ticket=ticket,
@@ -54,6 +54,7 @@ def _customer_message_add(
         channel=Channel.EMAIL,
         created_at=now,
         email_message_id=message_id,
+        mail_message=mail_message,
     )
     if ticket.status in PAUSED_STATUSES or ticket.status == Status.SOLVED:
         # The customer answered: the ball is back with support.

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from contacts.mail.sales import contacts_for_emails
 from contacts.models import Contact
 from contacts.services import contact_create
 
-from ..models import Channel, Status, Ticket, TicketMessage
+from ..models import Channel, Status, Team, Ticket, TicketMessage
 from .common import MESSAGE_ID_RE, REFERENCE_RE, _locked
 from .conversation import _customer_message_add
 from .create import ticket_create
@@ -62,6 +63,10 @@ def _contact_for_sender(*, email: str, name: str) -> Contact:
     contact = Contact.objects.filter(email__iexact=email).first()
     if contact is not None:
         return contact
+    # Any other address the CRM knows for a contact (e.g. one the CDP saw them use).
+    known = contacts_for_emails({email.lower()})
+    if known:
+        return Contact.objects.get(pk=known[email.lower()])
     first, _, last = name.strip().partition(" ")
     return contact_create(
         user=None, email=email, first_name=first[:100], last_name=last[:100], lead_source="Support email"
@@ -85,6 +90,8 @@ def inbound_email_receive(
     message_id: str,
     in_reply_to: str | Iterable[str] | None = None,
     references: str | Iterable[str] | None = None,
+    team: Team | None = None,
+    mail_message=None,
 ) -> InboundResult:
     """File an email from a customer: thread it onto its ticket or open a new one; a re-sent
     message-id returns the message already filed."""
@@ -102,6 +109,8 @@ def inbound_email_receive(
             body=(text.strip() or strip_tags(html).strip()),
             message_id=message_id,
             reply_ids=message_ids_parse(in_reply_to) + message_ids_parse(references),
+            team=team,
+            mail_message=mail_message,
         )
     except IntegrityError:
         # The same message arrived twice at once; the other request filed it.
@@ -113,7 +122,15 @@ def inbound_email_receive(
 
 @transaction.atomic
 def _inbound_file(
-    *, sender_email: str, sender_name: str, subject: str, body: str, message_id: str, reply_ids: list[str]
+    *,
+    sender_email: str,
+    sender_name: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    reply_ids: list[str],
+    team: Team | None = None,
+    mail_message=None,
 ) -> InboundResult:
     if not body:
         raise ValidationError({"text": "The email has no text."})
@@ -122,7 +139,12 @@ def _inbound_file(
     if ticket is not None and ticket.status != Status.CLOSED:
         ticket = _locked(ticket)
         message = _customer_message_add(
-            ticket=ticket, contact=contact, body=body, message_id=message_id, now=timezone.now()
+            ticket=ticket,
+            contact=contact,
+            body=body,
+            message_id=message_id,
+            now=timezone.now(),
+            mail_message=mail_message,
         )
         return InboundResult(ticket=ticket, message=message, created_ticket=False, duplicate=False)
     clean_subject = " ".join(REFERENCE_RE.sub("", subject).split()) or "(no subject)"
@@ -133,5 +155,10 @@ def _inbound_file(
         body=body,
         channel=Channel.EMAIL,
         email_message_id=message_id,
+        team=team,
     )
-    return InboundResult(ticket=ticket, message=ticket.messages.get(), created_ticket=True, duplicate=False)
+    message = ticket.messages.get()
+    if mail_message is not None:
+        message.mail_message = mail_message
+        message.save(update_fields=["mail_message"])
+    return InboundResult(ticket=ticket, message=message, created_ticket=True, duplicate=False)

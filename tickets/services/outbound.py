@@ -1,14 +1,29 @@
 """Outbound email: send a public reply to the customer once, threaded; re-send the ones a lost task left."""
 
+import smtplib
 from datetime import timedelta
+from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.mail.imap import MailServerError
+from contacts.mail.models import Mailbox
+from contacts.mail.sending import signature_for
+from contacts.mail.smtp import smtp_deliver
+
 from ..models import Ticket, TicketMessage
 from .common import _message_id_new
+
+
+def team_mailbox(team_id: int | None) -> Mailbox | None:
+    """The team's support mailbox when it can send: the team's replies then go out through it."""
+    if team_id is None:
+        return None
+    mailbox = Mailbox.objects.filter(team_id=team_id, purpose=Mailbox.Purpose.SUPPORT).first()
+    return mailbox if mailbox is not None and mailbox.can_send else None
 
 
 def message_emails_sweep(*, older_than_seconds: int = 300) -> int:
@@ -57,14 +72,26 @@ def message_email_send(*, message_id: int) -> bool:
     if earlier_ids:
         headers["In-Reply-To"] = f"<{earlier_ids[-1]}>"
         headers["References"] = " ".join(f"<{mid}>" for mid in earlier_ids[-20:])
+    mailbox = team_mailbox(ticket.team_id)
+    signature = signature_for(message.author_user).strip() if mailbox is not None else ""
+    body = message.body + (f"\n\n{signature}" if signature else "")
     email = EmailMessage(
         subject=ticket_email_subject(ticket),
-        body=f"{message.body}\n\n--\nReply to this email to answer ticket {ticket.reference}.",
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        body=f"{body}\n\n--\nReply to this email to answer ticket {ticket.reference}.",
+        from_email=formataddr((mailbox.from_name, mailbox.email_address))
+        if mailbox
+        else settings.DEFAULT_FROM_EMAIL,
         to=[ticket.contact.email],
         headers=headers,
     )
-    email.send()
+    if mailbox is None:
+        email.send()
+    else:
+        try:
+            smtp_deliver(mailbox, message=email.message(), recipients=[ticket.contact.email])
+        except MailServerError as exc:
+            # The task retries SMTP errors with backoff; the reply stays unsent (and is swept) until then.
+            raise smtplib.SMTPException(str(exc)) from None
     message.email_sent_at = timezone.now()
     message.save(update_fields=["email_sent_at"])
     return True
