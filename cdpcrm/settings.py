@@ -5,6 +5,8 @@ DEBUG on. Production sets DEBUG=0, SECRET_KEY, MAIL_ENCRYPTION_KEY, ALLOWED_HOST
 CELERY_BROKER_URL.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -170,11 +172,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@cdpcrm.local"
 # one or more comma-separated Fernet keys (the first encrypts, all decrypt, so a key can be rotated); the
 # embedded mode derives one from SECRET_KEY, production refuses to start without it (docs/operations.md).
 MAIL_ENCRYPTION_KEYS = env_list("MAIL_ENCRYPTION_KEY", "")
-if not MAIL_ENCRYPTION_KEYS and not DEBUG:
-    raise ImproperlyConfigured(
-        "MAIL_ENCRYPTION_KEY must be set when DEBUG is off (a Fernet key: python -c "
-        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
-    )
+if not MAIL_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "MAIL_ENCRYPTION_KEY must be set when DEBUG is off (a Fernet key: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
+    MAIL_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"cdpcrm-mail:" + SECRET_KEY.encode()).digest()).decode()
+    ]
 # Every mailbox is polled this often; a first sync or a long backlog goes on in batches of MAIL_SYNC_BATCH
 # messages, at most MAIL_POLL_BUDGET per task run before the task hands over to a fresh one.
 MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)

@@ -1,7 +1,9 @@
-"""Mailbox passwords encrypted at rest with Fernet (settings.MAIL_ENCRYPTION_KEYS; the first key encrypts)."""
+"""Mailbox passwords encrypted at rest with Fernet (settings.MAIL_ENCRYPTION_KEYS; the first key encrypts).
 
-import base64
-import hashlib
+settings refuses to start in production without MAIL_ENCRYPTION_KEY; the embedded mode derives a key from
+SECRET_KEY. Older keys listed after the first still decrypt, so a key can be rotated (docs/operations.md).
+"""
+
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -14,24 +16,17 @@ class SecretUnreadable(Exception):
 
 
 @cache
-def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        if not settings.DEBUG:
-            raise ImproperlyConfigured("MAIL_ENCRYPTION_KEY must be set when DEBUG is off.")
-        # Embedded mode only: a key derived from SECRET_KEY, so `make run` needs no setup.
-        keys = (
-            base64.urlsafe_b64encode(hashlib.sha256(b"cdpcrm-mail:" + secret_key.encode()).digest()).decode(),
-        )
+        raise ImproperlyConfigured("MAIL_ENCRYPTION_KEY must be set.")
     try:
         return MultiFernet([Fernet(key.encode()) for key in keys])
     except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"MAIL_ENCRYPTION_KEY holds a value that is not a Fernet key: {exc}"
-        ) from None
+        raise ImproperlyConfigured(f"MAIL_ENCRYPTION_KEY holds a value that is not a Fernet key: {exc}") from None
 
 
 def _current() -> MultiFernet:
-    return _fernet(tuple(settings.MAIL_ENCRYPTION_KEYS), settings.SECRET_KEY)
+    return _fernet(tuple(settings.MAIL_ENCRYPTION_KEYS))
 
 
 def secret_encrypt(plain: str) -> str:
