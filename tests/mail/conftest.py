@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -212,6 +213,7 @@ def smtp_server():
     from aiosmtpd.controller import Controller
 
     server = SmtpServer(host="127.0.0.1", port=free_port())
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
     controller = Controller(
         _Collect(server),
         hostname=server.host,
