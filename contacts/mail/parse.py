@@ -171,7 +171,9 @@ def _headers_from(msg, *, uid: int, size: int, raw_head: bytes, fallback_date) -
         message_id = ids[0]
     else:
         # Same bytes, same id: the copy in another folder or a re-sync is still recognised.
-        message_id = f"{hashlib.sha256(raw_head).hexdigest()[:40]}@no-message-id.invalid"
+        # Hashed without line-ending differences, so the header fetch and the full fetch agree.
+        digest = hashlib.sha256(raw_head.replace(b"\r\n", b"\n").strip()).hexdigest()
+        message_id = f"{digest[:40]}@no-message-id.invalid"
         notes.append("no Message-ID header")
     senders = _addresses(msg.get_all("From") or []) or _addresses(msg.get_all("Sender") or [])
     if not senders:
