@@ -22,7 +22,9 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     try:
         return MultiFernet([Fernet(key.encode()) for key in keys])
     except ValueError as exc:
-        raise ImproperlyConfigured(f"MAIL_ENCRYPTION_KEY holds a value that is not a Fernet key: {exc}") from None
+        raise ImproperlyConfigured(
+            f"MAIL_ENCRYPTION_KEY holds a value that is not a Fernet key: {exc}"
+        ) from None
 
 
 def _current() -> MultiFernet:
