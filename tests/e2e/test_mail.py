@@ -11,7 +11,7 @@ from tests.mail.conftest import PASSWORD, dovecot, mail, smtp_server  # noqa: F4
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_connect_check_sync_and_send_from_the_contact_page(browser_login, sales_user, dovecot, smtp_server):
+def test_connect_check_sync_and_send_from_the_contact_page(browser_login, sales_user, dovecot, smtp_server):  # noqa: F811
     ann = ContactFactory(first_name="Ann", last_name="Lee", email="ann@customer.com", owner=sales_user)
     EmailTemplate.objects.create(
         name="Thanks",
