@@ -40,7 +40,8 @@ class SupportHandler:
         seen |= set(
             TicketMessage.objects.filter(email_message_id__in=ids).values_list("email_message_id", flat=True)
         )
-        ours = {a.lower() for a in Mailbox.objects.values_list("email_address", flat=True)}
+        senders = sorted({h.from_email for h in headers if h.from_email})
+        ours = set(Mailbox.objects.filter(email_address__in=senders).values_list("email_address", flat=True))
         plan: dict[int, str] = {}
         for h in headers:
             if h.message_id in seen:

@@ -196,6 +196,7 @@ class MailMessage(models.Model):
             models.Index(fields=["message_id"], name="mailmessage_message_id_idx"),
             models.Index(fields=["mailbox", "-sent_at"], name="mailmessage_mailbox_time_idx"),
             models.Index(fields=["status", "created_at"], name="mailmessage_status_idx"),
+            models.Index(fields=["mailbox", "status", "-id"], name="mailmessage_mailbox_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,8 @@ Mail where nobody known takes part is not fetched beyond its headers and not sto
 (the mailbox's internal domains) and the mailbox itself never count as participants.
 """
 
+from django.db.models.functions import Lower
+
 from contacts.models import Activity, Contact
 
 from .models import MailMessage, MessageLink
@@ -16,8 +18,15 @@ def contacts_for_emails(emails: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     if not emails:
         return found
-    for email, contact_id in Contact.objects.filter(email__in=sorted(emails)).values_list("email", "pk"):
-        found[email.lower()] = contact_id
+    # lower(email) with the "set" condition: the query the contact_email_unique_ci_when_set index serves.
+    matches = (
+        Contact.objects.exclude(email="")
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=sorted(emails))
+        .values_list("email_lower", "pk")
+    )
+    for email, contact_id in matches:
+        found[email] = contact_id
     for resolver in CONTACT_RESOLVERS:
         for email, contact_id in resolver(emails - set(found)).items():
             found.setdefault(email, contact_id)

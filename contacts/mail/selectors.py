@@ -32,6 +32,13 @@ def mailbox_problems(*, mailbox: Mailbox) -> QuerySet[MailProblem]:
     return MailProblem.objects.filter(mailbox=mailbox).order_by("-created_at", "-id")
 
 
+def mailbox_not_filed(*, mailbox: Mailbox, limit: int = 20) -> list[MailMessage]:
+    """The latest messages a support mailbox kept but did not file (auto-replies, bounces, our own)."""
+    return list(
+        MailMessage.objects.filter(mailbox=mailbox, status=MailMessage.Status.IGNORED).order_by("-pk")[:limit]
+    )
+
+
 def _with_parts(messages: QuerySet[MailMessage]) -> QuerySet[MailMessage]:
     return messages.select_related("mailbox", "sent_by").prefetch_related(
         Prefetch("attachments", queryset=MailAttachment.objects.order_by("id"))

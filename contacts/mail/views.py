@@ -132,7 +132,14 @@ def mailbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(selectors.mailbox_problems(mailbox=mailbox), PROBLEMS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    context = {"mailbox": mailbox, "folders": list(mailbox.folders.all()), "problems": page}
+    folders = list(mailbox.folders.all())
+    context = {
+        "mailbox": mailbox,
+        "folders": folders,
+        "problems": page,
+        "syncing": any(folder.backlog_left for folder in folders),
+        "not_filed": selectors.mailbox_not_filed(mailbox=mailbox),
+    }
     if request.htmx and request.htmx.target == "mailbox-status":
         return render(request, "mail/partials/_mailbox_status.html", context)
     return render(request, "mail/mailbox_detail.html", context)

@@ -140,13 +140,17 @@ def test_a_reply_threads_into_its_ticket_and_the_team_reply_goes_out_through_the
         ({}, "MAILER-DAEMON@mx.example", "delivery failure"),
     ],
 )
-def test_auto_replies_and_bounces_never_open_tickets(support_box, dovecot, headers, sender, kind):
+def test_auto_replies_and_bounces_never_open_tickets(
+    support_box, dovecot, headers, sender, kind, support_client
+):
     mailbox, user = support_box
     dovecot.append(user, [mail(sender=sender, to=user, subject="Out of office", headers=headers)])
     poll(mailbox)
     assert not Ticket.objects.exists()
     stored = MailMessage.objects.get()
     assert stored.status == "ignored" and kind in stored.note
+    page = support_client.get(mailbox.get_absolute_url()).content.decode()
+    assert "Kept but not filed" in page and kind in page
 
 
 def test_an_autoresponder_answering_our_reply_does_not_loop(
