@@ -12,7 +12,6 @@ NAV_ITEMS = (
     ("Segments", "segments:segment_list", "funnel", "segments.view_segment"),
     ("Profiles", "profiles:profile_list", "person-badge", "profiles.view_profile"),
     ("Sources", "profiles:source_list", "broadcast", "profiles.view_source"),
-    ("Mailboxes", "mail:mailbox_list", "envelope", "mail.view_mailbox"),
     ("Reports", "reports", "bar-chart", ""),
 )
 

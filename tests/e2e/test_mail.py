@@ -24,7 +24,8 @@ def test_connect_check_sync_and_send_from_the_contact_page(browser_login, sales_
     )
     page = browser_login(sales_user)
 
-    page.goto("/mail/mailboxes/")
+    page.click("#user-menu")
+    page.click("#menu-mailboxes")
     page.click("#mailbox-connect")
     page.fill("#id_name", "My mailbox")
     page.fill("#id_email_address", user)
@@ -60,4 +61,7 @@ def test_connect_check_sync_and_send_from_the_contact_page(browser_login, sales_
     page.click("#compose-form button[type=submit]")
     page.wait_for_url(f"**/contacts/{ann.pk}/")
     expect(page.locator("#messages")).to_contain_text("is on its way")
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone: nothing wider than the screen
+    page.goto(f"/mail/mailboxes/{mailbox.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert MailMessage.objects.filter(direction="out", subject="Thanks Ann").exists()
