@@ -76,6 +76,17 @@ def test_new_mail_opens_a_ticket_for_a_new_contact_with_its_attachments(support_
     assert attachments[1].file.read() == pdf
 
 
+def test_the_ticket_thread_lists_the_attachments(support_box, dovecot, support_client):
+    mailbox, user = support_box
+    dovecot.append(
+        user,
+        [mail(sender="zoe@shopper.net", to=user, attachments=[("receipt.pdf", "application/pdf", b"%PDF")])],
+    )
+    poll(mailbox)
+    page = support_client.get(Ticket.objects.get().get_absolute_url()).content.decode()
+    assert "receipt.pdf" in page and "application/pdf" in page and "/mail/attachments/" in page
+
+
 @override_settings(MAIL_MAX_ATTACHMENT_BYTES=1000)
 def test_an_attachment_over_the_limit_is_listed_but_not_kept(support_box, dovecot):
     mailbox, user = support_box

@@ -290,3 +290,44 @@ def test_attachments_download_and_never_render_inline(support_client, support_us
     )
     client.force_login(UserFactory(username="nobody"))
     assert client.get(f"/mail/attachments/{attachment.pk}/").status_code == 404
+
+
+def test_deal_panel_lists_its_mail_and_composes_with_deal_merge_fields(sales_client, sales_user):
+    from tests.pipeline.factories import deal_make
+
+    ann = ContactFactory(email="ann@customer.com", first_name="Ann")
+    deal = deal_make(user=sales_user, contact=ann, title="Spring order")
+    mailbox = _box(sales_user)
+    message = MailMessage.objects.create(
+        mailbox=mailbox,
+        message_id="d@x",
+        thread_key="d@x",
+        direction="in",
+        subject="About the deal",
+        from_email=ann.email,
+        sent_at=timezone.now(),
+    )
+    MessageLink.objects.create(message=message, contact=ann, deal_id=deal.pk)
+    panel = sales_client.get(f"/mail/deals/{deal.pk}/").content.decode()
+    assert "About the deal" in panel and f"record=deal&amp;id={deal.pk}" in panel
+    assert f'hx-get="/mail/deals/{deal.pk}/"' in sales_client.get(deal.get_absolute_url()).content.decode()
+    template = EmailTemplate.objects.create(
+        name="Quote", subject="Quote: {{ deal.title }}", body="Hi {{ contact.first_name }}"
+    )
+    filled = sales_client.get(
+        f"/mail/compose/template/?record=deal&id={deal.pk}&template={template.pk}"
+    ).content.decode()
+    assert "Quote: Spring order" in filled
+
+
+def test_ticket_reply_box_fills_from_a_template_with_ticket_fields(support_client, support_user):
+    from tests.tickets.factories import ticket_make
+
+    ticket = ticket_make(user=support_user, contact=ContactFactory(email="zoe@shopper.net", first_name="Zoe"))
+    template = EmailTemplate.objects.create(
+        name="On it", subject="x", body="Hi {{ contact.first_name }}, about {{ ticket.reference }}"
+    )
+    page = support_client.get(ticket.get_absolute_url()).content.decode()
+    assert "On it" in page and 'id="reply-template"' in page
+    body = support_client.get(f"/tickets/{ticket.pk}/reply/template/?template={template.pk}").content.decode()
+    assert f"Hi Zoe, about #{ticket.pk}" in body
