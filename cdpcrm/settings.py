@@ -187,6 +187,8 @@ MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
 MAIL_SYNC_BATCH = env_int("MAIL_SYNC_BATCH", 200)
 MAIL_POLL_BUDGET = env_int("MAIL_POLL_BUDGET", 2000)
 MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 30)
+# Extra CA certificates (a PEM file) to trust for IMAP/SMTP over TLS, e.g. a company's private CA.
+MAIL_TLS_CA_FILE = os.environ.get("MAIL_TLS_CA_FILE", "")
 # A message larger than this keeps its headers only; an attachment larger than this is listed, not kept.
 MAIL_MAX_MESSAGE_BYTES = env_int("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
 MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)

@@ -33,9 +33,8 @@ class MailServerError(Exception):
 
 def tls_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
-    ca_file = getattr(settings, "MAIL_TLS_CA_FILE", "")
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
+    if settings.MAIL_TLS_CA_FILE:
+        context.load_verify_locations(cafile=settings.MAIL_TLS_CA_FILE)
     return context
 
 

@@ -45,13 +45,54 @@ def dovecot_missing() -> str:
     return ""
 
 
+def self_signed_certificate(cert_path: Path, key_path: Path) -> None:
+    """A certificate for 127.0.0.1 (and localhost), made here with the cryptography library."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+
+
 CONFIG = """
 protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
@@ -80,7 +121,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service pop3-login {{
@@ -97,7 +139,10 @@ class Dovecot:
     def __init__(self, root: Path):
         self.root = root
         self.port = free_port()
+        self.tls_port = free_port()
+        self.ca_file = root / "cert.pem"
         self.config = root / "dovecot.conf"
+        self_signed_certificate(root / "cert.pem", root / "key.pem")
         for name in ("mail", "home", "state", "run"):
             (root / name).mkdir(parents=True, exist_ok=True)
         shutil.chown(root / "mail", "mail", "mail")
@@ -107,7 +152,7 @@ class Dovecot:
         (root / "users").write_text(
             "".join(f"{name}:{{PLAIN}}{PASSWORD}::::::\n" for name in self._free_users)
         )
-        self.config.write_text(CONFIG.format(root=root, port=self.port))
+        self.config.write_text(CONFIG.format(root=root, port=self.port, tls_port=self.tls_port))
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
             [DOVECOT, "-F", "-c", str(self.config)],
             stdout=subprocess.PIPE,

@@ -270,3 +270,23 @@ def test_folder_state_is_one_row_per_folder(dovecot, rep, ann):
     poll(mailbox)
     poll(mailbox)
     assert MailFolder.objects.filter(mailbox=mailbox).count() == 2
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_and_starttls_connections_verify_the_certificate(dovecot, rep, ann, settings, security):
+    from contacts.mail.services import mailbox_check, mailbox_save
+
+    user = dovecot.user()
+    port = dovecot.tls_port if security == "ssl" else dovecot.port
+    mailbox = mailbox_for(dovecot, user, owner=rep)
+    mailbox = mailbox_save(user=rep, mailbox=mailbox, imap_security=security, imap_port=port)
+    dovecot.append(user, [mail(sender="ann@customer.com", to=user, subject="Over TLS")])
+
+    settings.MAIL_TLS_CA_FILE = ""  # a self-signed certificate nobody said to trust
+    line = mailbox_check(mailbox=mailbox)[0]
+    assert not line.ok and "certificate is not trusted" in line.text and "self-signed" in line.text
+
+    settings.MAIL_TLS_CA_FILE = str(dovecot.ca_file)
+    assert mailbox_check(mailbox=mailbox)[0].ok
+    poll(mailbox)
+    assert MailMessage.objects.get().subject == "Over TLS"
