@@ -1,7 +1,10 @@
 """Sales mailbox sync against a real IMAP server (a private dovecot): UIDs, UIDVALIDITY, batches, threads."""
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from contacts.mail import sync
 from contacts.mail.models import MailFolder, MailMessage, MessageLink
@@ -34,7 +37,9 @@ def poll(mailbox, **kwargs):
     return result
 
 
-def test_first_sync_logs_mail_of_known_contacts_on_contact_company_and_open_deal(dovecot, rep, ann):
+def test_first_sync_logs_mail_of_known_contacts_on_contact_company_and_open_deal(
+    dovecot, rep, ann, sales_client
+):
     deal = deal_make(user=rep, contact=ann, company=ann.company)
     user = dovecot.user()
     mailbox = mailbox_for(dovecot, user, owner=rep, internal_domains="ourco.com")
@@ -61,6 +66,10 @@ def test_first_sync_logs_mail_of_known_contacts_on_contact_company_and_open_deal
     assert MessageLink.objects.filter(message=message, deal_id=deal.pk).exists()
     # Nobody known in the stranger's mail or the colleague's: neither is stored.
     assert not MailMessage.objects.filter(subject__in=["Buy cheap watches", "Lunch?"]).exists()
+    # On the unified timeline of the contact, and on the company's feed.
+    timeline = sales_client.get(reverse("profiles:contact_timeline", args=[ann.pk])).content.decode()
+    assert "Quote please" in timeline
+    assert "Quote please" in sales_client.get(ann.company.get_absolute_url()).content.decode()
 
 
 def test_internal_domains_never_count_as_participants(dovecot, rep):
@@ -290,3 +299,17 @@ def test_tls_and_starttls_connections_verify_the_certificate(dovecot, rep, ann, 
     assert mailbox_check(mailbox=mailbox)[0].ok
     poll(mailbox)
     assert MailMessage.objects.get().subject == "Over TLS"
+
+
+def test_a_batch_costs_the_same_queries_for_5_or_60_logged_messages(dovecot, rep):
+    contacts = [ContactFactory(email=f"c{i}@customer.com") for i in range(60)]
+    counts = []
+    for size in (5, 60):
+        user = dovecot.user()
+        mailbox = mailbox_for(dovecot, user, owner=rep)
+        dovecot.append(user, [mail(sender=contacts[i].email, to=user, subject=f"M{i}") for i in range(size)])
+        with CaptureQueriesContext(connection) as queries:
+            poll(mailbox)
+        counts.append(len(queries.captured_queries))
+    assert MailMessage.objects.count() == 65
+    assert counts[0] == counts[1]
