@@ -7,11 +7,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from cdpcrm.celery import app as celery_app
 from contacts import services as contact_services
 from profiles.signals import profiles_changed
 from segments import services, tasks
 from segments.models import Membership, SegmentSize
+from tests.conftest import celery_eager_set
 
 from . import factories as f
 
@@ -127,7 +127,7 @@ def test_window_expiry_is_scheduled_for_the_moment_the_event_leaves_the_window(m
     seg = f.segment({"event": "Product Added", "within": {"hours": 24}})
     f.event(prof, "Product Added", at=T0)
     scheduled = []
-    celery_app.conf.task_always_eager = False  # restored by the autouse fixture of conftest
+    celery_eager_set(False)  # restored by the autouse fixture of conftest
     monkeypatch.setattr(
         tasks.segment_window_recheck_task, "apply_async", lambda args, eta: scheduled.append((args, eta))
     )
@@ -137,7 +137,7 @@ def test_window_expiry_is_scheduled_for_the_moment_the_event_leaves_the_window(m
     assert members(seg) == {prof.pk}
     assert scheduled == [([seg.pk, [prof.pk]], T0 + datetime.timedelta(hours=24))]
 
-    celery_app.conf.task_always_eager = True
+    celery_eager_set(True)
     with time_machine.travel(T0 + datetime.timedelta(hours=23, minutes=59, seconds=59), tick=False):
         tasks.segment_window_recheck_task(seg.pk, [prof.pk])
     assert members(seg) == {prof.pk}
