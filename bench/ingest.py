@@ -15,6 +15,7 @@ worker tests use: never run both at once, their workers would consume each other
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -71,6 +72,7 @@ def stack_env() -> dict:
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "MAIL_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": DATABASE_URL,

@@ -1,9 +1,12 @@
 """Settings for cdpcrm, every knob read from the environment.
 
 The defaults are the embedded mode (`make run` on a fresh machine): a SQLite file, eager Celery,
-DEBUG on. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL.
+DEBUG on. Production sets DEBUG=0, SECRET_KEY, MAIL_ENCRYPTION_KEY, ALLOWED_HOSTS, DATABASE_URL and
+CELERY_BROKER_URL.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "simple_history",
     "cdpcrm",
     "contacts",
+    "contacts.mail",
     "pipeline",
     "tickets",
     "profiles",
@@ -166,6 +170,33 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@cdpcrm.local")
+
+# Mailboxes (contacts.mail): IMAP/SMTP passwords are encrypted at rest with Fernet. MAIL_ENCRYPTION_KEY holds
+# one or more comma-separated Fernet keys (the first encrypts, all decrypt, so a key can be rotated); the
+# embedded mode derives one from SECRET_KEY, production refuses to start without it (docs/operations.md).
+MAIL_ENCRYPTION_KEYS = env_list("MAIL_ENCRYPTION_KEY", "")
+if not MAIL_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "MAIL_ENCRYPTION_KEY must be set when DEBUG is off (a Fernet key: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
+    MAIL_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"cdpcrm-mail:" + SECRET_KEY.encode()).digest()).decode()
+    ]
+# Every mailbox is polled this often; a first sync or a long backlog goes on in batches of MAIL_SYNC_BATCH
+# messages, at most MAIL_POLL_BUDGET per task run before the task hands over to a fresh one.
+MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60)
+MAIL_SYNC_BATCH = env_int("MAIL_SYNC_BATCH", 200)
+MAIL_POLL_BUDGET = env_int("MAIL_POLL_BUDGET", 2000)
+MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 30)
+# Extra CA certificates (a PEM file) to trust for IMAP/SMTP over TLS, e.g. a company's private CA.
+MAIL_TLS_CA_FILE = os.environ.get("MAIL_TLS_CA_FILE", "")
+# A message larger than this keeps its headers only; an attachment larger than this is listed, not kept.
+MAIL_MAX_MESSAGE_BYTES = env_int("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+# Absolute address of this site, for the open pixel and click links in tracked e-mails.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Tickets: the inbound mail relay signs POST /api/tickets/inbound-email/ with this shared secret
 # (docs/api.md, "Inbound email"). Embedded mode uses a documented dev secret; unset in production
@@ -324,6 +355,7 @@ CELERY_TASK_ROUTES = {
     "segments.webhooks.tasks.*": {"queue": "activation"},
     "segments.audiences.tasks.*": {"queue": "activation"},
     "tickets.tasks.*": {"queue": "email"},
+    "mail.tasks.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
@@ -339,6 +371,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "journeys-due": {"task": "segments.journeys.tasks.journeys_due_task", "schedule": 5.0},
     "webhooks-sweep": {"task": "segments.webhooks.tasks.webhooks_sweep_task", "schedule": 30.0},
     "audiences-sync-due": {"task": "segments.audiences.tasks.audiences_sync_due_task", "schedule": 60.0},
+    "mail-poll-due": {"task": "mail.tasks.mailboxes_poll_due_task", "schedule": float(MAIL_POLL_SECONDS)},
+    "mail-sends-sweep": {"task": "mail.tasks.mail_sends_sweep_task", "schedule": 300.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

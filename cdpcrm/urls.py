@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("", include("contacts.urls")),
+    path("mail/", include("contacts.mail.urls")),
     path("deals/", include("pipeline.urls")),
     path("tickets/", include("tickets.urls")),
     path("cdp/", include("profiles.urls")),

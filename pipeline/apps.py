@@ -24,6 +24,10 @@ class PipelineConfig(AppConfig):
 
         post_migrate.connect(_default_pipeline_on_migrate, sender=self)
 
+        from . import mail
+
+        mail.register()
+
         contact_panel_register(
             Panel(
                 key="deals",

@@ -30,6 +30,14 @@ class ProfilesConfig(AppConfig):
         post_save.connect(contact_saved, sender=Contact, dispatch_uid="profiles_contact_link")
         post_save.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_saved")
         post_delete.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_deleted")
+
+        from contacts.mail.registry import contact_resolver_register
+        from contacts.mail.signals import mail_engaged
+
+        from .mail_events import contacts_by_identity, mail_engaged_received
+
+        mail_engaged.connect(mail_engaged_received, dispatch_uid="profiles_mail_engaged")
+        contact_resolver_register(contacts_by_identity)
         contact_panel_register(
             Panel(
                 key="timeline",

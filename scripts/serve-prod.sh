@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 DB_NAME=${DB_NAME:-cdpcrm_prod}
 export DEBUG=0
 export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')}
+# Mailbox passwords are encrypted with this key; keep it (a new one cannot read passwords saved before).
+export MAIL_ENCRYPTION_KEY=${MAIL_ENCRYPTION_KEY:-$(.venv/bin/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$DB_NAME}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/1}

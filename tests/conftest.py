@@ -54,15 +54,29 @@ def _fresh_cache():
     yield
 
 
+EAGER_KEY = "CELERY_TASK_ALWAYS_EAGER"
+
+
+def celery_eager_set(eager: bool) -> None:
+    """Run tasks in-process (True) or send them to the broker (False).
+
+    The app reads Django settings under the CELERY namespace, and there the namespaced key (from settings)
+    shadows a plain `conf.task_always_eager = ...`, which therefore changes nothing once a broker is set.
+    """
+    celery_app.conf.changes[EAGER_KEY] = eager
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run in-process unless the test drives a real worker (marked `worker`)."""
-    eager = "worker" not in request.keywords
-    previous = celery_app.conf.task_always_eager
-    # Celery 5.6 reads a namespaced app's (CELERY_*) setting under its prefixed name only; 5.5 either way.
-    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = eager
+    changes = celery_app.conf.changes
+    had, previous = EAGER_KEY in changes, changes.get(EAGER_KEY)
+    celery_eager_set("worker" not in request.keywords)
     yield
-    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+    if had:
+        changes[EAGER_KEY] = previous
+    else:
+        changes.pop(EAGER_KEY, None)
 
 
 def _user_in_role(role: str, **kwargs):

@@ -8,6 +8,10 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from contacts.panels import Panel, company_panel_register, contact_panel_register
 
+        from . import mail
+
+        mail.register()
+
         contact_panel_register(
             Panel(
                 key="tickets",

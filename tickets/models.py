@@ -185,6 +185,10 @@ class TicketMessage(models.Model):
     # RFC 5322 Message-ID (without <>): inbound ones deduplicate, outbound ones let replies thread back.
     email_message_id = models.CharField(max_length=255, blank=True, default="")
     email_sent_at = models.DateTimeField(null=True, blank=True)
+    # The synced e-mail it came from (support mailbox): headers and attachments live there.
+    mail_message = models.ForeignKey(
+        "mail.MailMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket_messages"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -141,9 +141,9 @@ def ticket_detail_get(*, pk: int) -> Ticket:
             "tags",
             Prefetch(
                 "messages",
-                queryset=TicketMessage.objects.select_related("author_user", "author_contact").order_by(
-                    "created_at", "id"
-                ),
+                queryset=TicketMessage.objects.select_related("author_user", "author_contact")
+                .prefetch_related("mail_message__attachments")
+                .order_by("created_at", "id"),
             ),
             Prefetch(
                 "events", queryset=TicketEvent.objects.select_related("actor").order_by("-created_at", "-id")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("metrics/", views.metrics, name="metrics"),
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("<int:pk>/reply/template/", views.ticket_reply_template, name="ticket_reply_template"),
     path("<int:pk>/update/", views.ticket_update, name="ticket_update"),
     path("contact/<int:pk>/", views.contact_tickets, name="contact_tickets"),
     path("company/<int:pk>/", views.company_tickets, name="company_tickets"),

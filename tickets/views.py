@@ -15,12 +15,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contacts.mail.models import EmailTemplate
+from contacts.mail.sending import draft_render
 from contacts.models import Company, Contact, LoyaltyAccount
 from contacts.services import contact_create
 
 from . import selectors, services
 from .forms import BulkActionForm, QueueFilterForm, ReplyForm, TicketCreateForm
 from .models import Priority, Status, Team, Ticket
+from .services.outbound import team_mailbox
 
 QUEUE_PAGE_SIZE = 50
 
@@ -170,6 +173,8 @@ def _detail_context(request: HttpRequest, ticket: Ticket, *, reply_form: ReplyFo
             contact_id=contact.pk, exclude_id=ticket.pk, limit=5
         ),
         "reply_form": reply_form or ReplyForm(),
+        "email_templates": list(EmailTemplate.objects.filter(is_active=True).values_list("pk", "name")),
+        "reply_mailbox": team_mailbox(ticket.team_id),
         "can_edit": request.user.has_perm("tickets.change_ticket"),
         "statuses": Status.choices,
         "priorities": Priority.choices,
@@ -221,6 +226,42 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     if sent:
         _toast(response, "Note added." if form.cleaned_data["internal"] else "Reply sent to the customer.")
     return response
+
+
+@require_GET
+@permission_required("tickets.change_ticket", raise_exception=True)
+def ticket_reply_template(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the reply box filled from an e-mail template, its merge fields rendered for this ticket."""
+    ticket = get_object_or_404(Ticket.objects.select_related("contact", "contact__company"), pk=pk)
+    template = EmailTemplate.objects.filter(pk=request.GET.get("template") or 0, is_active=True).first()
+    body = ""
+    if template is not None:
+        extra = {
+            "ticket": {
+                "reference": ticket.reference,
+                "subject": ticket.subject,
+                "status": ticket.get_status_display(),
+            }
+        }
+        try:
+            body = draft_render(
+                subject=template.subject,
+                body=template.body,
+                contact=ticket.contact,
+                sender=request.user,
+                extra=extra,
+            ).body
+        except ValidationError as error:
+            body = template.body
+            response = render(
+                request,
+                "tickets/partials/_reply_body.html",
+                {"reply_form": ReplyForm(initial={"body": body})},
+            )
+            return _toast(response, _error_text(error), "warning")
+    return render(
+        request, "tickets/partials/_reply_body.html", {"reply_form": ReplyForm(initial={"body": body})}
+    )
 
 
 @require_POST

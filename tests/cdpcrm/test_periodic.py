@@ -13,6 +13,7 @@ from cdpcrm.management.commands.periodic import due_entries, schedule_seconds
 from profiles.models import Event, IngestBatch
 from segments import services as segment_services
 from segments.models import Membership, WindowExpiry
+from tests.conftest import celery_eager_set
 from tests.profiles.factories import make_source, store_batch, track
 from tests.segments import factories as sf
 
@@ -38,6 +39,7 @@ def test_a_batch_left_behind_is_processed_by_the_periodic_jobs(monkeypatch):
 
 def test_a_failing_job_does_not_stop_the_others(monkeypatch, capsys):
     ran = []
+    app.loader.import_default_modules()  # every app's tasks registered, as the command does
     sweep = app.tasks["profiles.tasks.batches_sweep_task"]
     monkeypatch.setattr(sweep, "run", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
     monkeypatch.setattr(app.tasks["tickets.tasks.ticket_emails_sweep"], "run", lambda: ran.append("tickets"))
@@ -49,13 +51,9 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch, capsys):
 
 
 def test_with_a_broker_it_refuses_and_names_celery_beat():
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = app.conf.CELERY_TASK_ALWAYS_EAGER = False  # both names: Celery 5.5 and 5.6
-    try:
-        with pytest.raises(CommandError, match="celery -A cdpcrm beat"):
-            call_command("periodic")
-    finally:
-        app.conf.task_always_eager = app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+    celery_eager_set(False)  # restored by the autouse fixture of conftest
+    with pytest.raises(CommandError, match="celery -A cdpcrm beat"):
+        call_command("periodic")
 
 
 def test_jobs_come_due_on_their_own_schedule():

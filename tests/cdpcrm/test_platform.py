@@ -84,6 +84,7 @@ def test_check_deploy_is_clean_with_production_settings():
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "x" * 60 + "-production-like-secret-key-for-the-check",
+        "MAIL_ENCRYPTION_KEY": "0" * 43 + "=",
         "ALLOWED_HOSTS": "crm.example.com",
     }
     env.pop("SECURE_SSL_REDIRECT", None)
@@ -105,6 +106,15 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_mail_encryption_key():
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "y" * 60, "MAIL_ENCRYPTION_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "MAIL_ENCRYPTION_KEY must be set" in result.stderr
 
 
 def test_support_navigation_has_tickets_and_profiles_but_no_segments_or_admin(support_client):

@@ -7,11 +7,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from cdpcrm.celery import app as celery_app
 from contacts import services as contact_services
 from profiles.signals import profiles_changed
 from segments import services, tasks
 from segments.models import Membership, SegmentSize, WindowExpiry
+from tests.conftest import celery_eager_set
 
 from . import factories as f
 
@@ -126,7 +126,7 @@ def test_window_expiry_is_a_row_due_when_the_event_leaves_the_window_not_an_eta(
     prof = f.profile()
     seg = f.segment({"event": "Product Added", "within": {"hours": 24}})
     f.event(prof, "Product Added", at=T0)
-    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False  # conftest restores
+    celery_eager_set(False)  # restored by the autouse fixture of conftest
     monkeypatch.setattr(
         tasks.segment_window_recheck_task,
         "apply_async",
@@ -139,7 +139,7 @@ def test_window_expiry_is_a_row_due_when_the_event_leaves_the_window_not_an_eta(
     due = T0 + datetime.timedelta(hours=24)
     assert list(WindowExpiry.objects.values_list("segment", "profile", "due_at")) == [(seg.pk, prof.pk, due)]
 
-    celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    celery_eager_set(True)
     assert services.window_expiries_process(now=due - datetime.timedelta(seconds=1)) == 0
     assert members(seg) == {prof.pk}
     with time_machine.travel(due, tick=False):

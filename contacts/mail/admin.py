@@ -1,0 +1,45 @@
+"""Admin: e-mail templates (admin-managed, merge fields checked on save) and a read-only mailbox list."""
+
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from .forms import EmailTemplateAdminForm
+from .models import EmailTemplate, Mailbox
+from .render import merge_fields
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    form = EmailTemplateAdminForm
+    list_display = ("name", "subject", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "subject")
+    readonly_fields = ("available_merge_fields",)
+    fields = ("name", "subject", "body", "is_active", "available_merge_fields")
+
+    @admin.display(description="Merge fields")
+    def available_merge_fields(self, obj=None):
+        return format_html_join(", ", "<code>{{{{ {} }}}}</code>", ((f,) for f in merge_fields()))
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    """Mailboxes are connected on their own pages; here they are listed (passwords never shown)."""
+
+    list_display = (
+        "name",
+        "email_address",
+        "purpose",
+        "owner",
+        "paused",
+        "is_demo",
+        "last_success_at",
+        "last_error",
+    )
+    list_filter = ("purpose", "paused", "is_demo")
+    search_fields = ("name", "email_address")
+    exclude = ("imap_password", "smtp_password")
+    readonly_fields = ("last_polled_at", "last_success_at", "last_error", "last_error_at", "failure_count")
+
+    def has_add_permission(self, request):
+        return False
