@@ -1,7 +1,6 @@
 """Ticket pages: queue, create, detail with thread and inline changes, contact/company panels, metrics."""
 
 import datetime
-import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.htmx import error_text, toast
 from contacts.models import Company, Contact, LoyaltyAccount
 from contacts.services import contact_create
 
@@ -23,17 +23,6 @@ from .forms import BulkActionForm, QueueFilterForm, ReplyForm, TicketCreateForm
 from .models import Priority, Status, Team, Ticket
 
 QUEUE_PAGE_SIZE = 50
-
-
-def _error_text(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return " ".join(msg for msgs in error.message_dict.values() for msg in msgs)
-    return " ".join(error.messages)
-
-
-def _toast(response: HttpResponse, message: str, kind: str = "success") -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
-    return response
 
 
 # --- queue --------------------------------------------------------------------------------------------
@@ -91,7 +80,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             assignee=services.UNCHANGED if assignee == "" else (None if assignee == "none" else assignee),
         )
     except ValidationError as error:
-        messages.error(request, f"Nothing was changed: {_error_text(error)}")
+        messages.error(request, f"Nothing was changed: {error_text(error)}")
         return redirect(back)
     messages.success(request, f"Updated {count} ticket{'s' if count != 1 else ''}.")
     return redirect(back)
@@ -205,7 +194,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             )
             sent = True
         except ValidationError as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
     if not request.htmx:
         if sent:
             messages.success(request, "Note added." if form.cleaned_data["internal"] else "Reply sent.")
@@ -219,7 +208,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(request, ticket, reply_form=None if sent else form)
     response = render(request, "tickets/partials/_conversation.html", context | {"oob_properties": True})
     if sent:
-        _toast(response, "Note added." if form.cleaned_data["internal"] else "Reply sent to the customer.")
+        toast(response, "Note added." if form.cleaned_data["internal"] else "Reply sent to the customer.")
     return response
 
 
@@ -270,11 +259,11 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError("Nothing to change.")
     except ValidationError as error:
         if not request.htmx:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
             return redirect(ticket)
         ticket = selectors.ticket_detail_get(pk=pk)
         response = render(request, "tickets/partials/_properties.html", _detail_context(request, ticket))
-        return _toast(response, _error_text(error), "danger")
+        return toast(response, error_text(error), "danger")
     if not request.htmx:
         messages.success(request, done)
         return redirect(ticket)
@@ -282,7 +271,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request, "tickets/partials/_properties.html", _detail_context(request, ticket) | {"oob_header": True}
     )
-    return _toast(response, done)
+    return toast(response, done)
 
 
 # --- panels on contact and company pages -----------------------------------------------------------------
