@@ -37,7 +37,7 @@ def contact_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
     """Older entries of a contact's feed ("Show older"), keyset-paginated."""
     page = selectors.activity_page_for_contact(contact_id=pk, before=_feed_cursor(request))
     context = feed_context(*page, url=url_to("contacts:contact_activity_feed", pk))
-    return render(request, "contacts/partials/_activity_page.html", context)
+    return render(request, "contacts/partials/activities.html#page", context)
 
 
 @require_GET
@@ -45,7 +45,7 @@ def contact_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
 def company_activity_feed(request: HttpRequest, pk: int) -> HttpResponse:
     page = selectors.activity_page_for_company(company_id=pk, before=_feed_cursor(request))
     context = feed_context(*page, url=url_to("contacts:company_activity_feed", pk)) | {"show_contact": True}
-    return render(request, "contacts/partials/_activity_page.html", context)
+    return render(request, "contacts/partials/activities.html#page", context)
 
 
 @require_POST
@@ -86,13 +86,13 @@ def _activity_create(request: HttpRequest, *, contact, company, redirect_to) -> 
     if activity is None:
         return render(
             request,
-            "contacts/partials/_activity_form.html",
+            "contacts/partials/activities.html#form",
             {"activity_form": form, "activity_post_url": post_url},
         )
     kind = form.cleaned_data["kind"]
     response = render(
         request,
-        "contacts/partials/_activity_created.html",
+        "contacts/partials/activities.html#created",
         {
             "activity_form": ActivityForm(auto_id="activity_%s", initial={"kind": kind}),
             "activity_post_url": post_url,

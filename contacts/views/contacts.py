@@ -181,7 +181,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("contacts.view_contact", raise_exception=True)
 def contact_facts(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(selectors.contact_list(), pk=pk)
-    return render(request, "contacts/partials/_contact_facts.html", {"contact": contact})
+    return render(request, "contacts/partials/contact_facts.html#view", {"contact": contact})
 
 
 @require_http_methods(["GET", "POST"])
@@ -214,13 +214,13 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             if inline:
                 fresh = selectors.contact_list().get(pk=pk)
-                response = render(request, "contacts/partials/_contact_facts.html", {"contact": fresh})
+                response = render(request, "contacts/partials/contact_facts.html#view", {"contact": fresh})
                 return toast(response, "Contact saved.")
             messages.success(request, "Contact saved.")
             return redirect(contact)
     if inline:
         return render(
-            request, "contacts/partials/_contact_facts_form.html", {"form": form, "contact": contact}
+            request, "contacts/partials/contact_facts.html#form", {"form": form, "contact": contact}
         )
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
 

@@ -49,7 +49,7 @@ def _task_create(request: HttpRequest, *, contact, company, redirect_to) -> Http
     )
     response = render(
         request,
-        "contacts/partials/_tasks.html",
+        "contacts/partials/tasks.html#list",
         {
             "tasks": tasks,
             "task_form": form,
@@ -88,7 +88,7 @@ def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, message)
         return redirect(request.POST.get("next") or "contacts:task_list")
     template = request.POST.get("row", "task")
-    name = "contacts/partials/_my_task_row.html" if template == "my" else "contacts/partials/_task_row.html"
+    name = "contacts/partials/tasks.html#my-row" if template == "my" else "contacts/partials/tasks.html#row"
     return toast(render(request, name, {"task": task, "show_target": template == "company"}), message)
 
 

@@ -43,7 +43,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(selectors.deal_queryset(), pk=pk)
     if request.method == "GET":
         form = DealFieldsForm(instance=deal)
-        template = "pipeline/partials/_deal_fields_form.html" if request.htmx else "pipeline/deal_edit.html"
+        template = "pipeline/partials/deal_fields.html#form" if request.htmx else "pipeline/deal_edit.html"
         return render(request, template, {"deal": deal, "form": form})
     form = DealFieldsForm(request.POST, instance=deal)
     if form.is_valid():
@@ -58,11 +58,11 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Deal saved.")
                 return redirect(deal)
             response = render(
-                request, "pipeline/partials/_deal_fields.html", {"deal": deal, "oob_title": True}
+                request, "pipeline/partials/deal_fields.html#view", {"deal": deal, "oob_title": True}
             )
             return toast(response, "Deal saved.")
     deal.refresh_from_db()
-    template = "pipeline/partials/_deal_fields_form.html" if request.htmx else "pipeline/deal_edit.html"
+    template = "pipeline/partials/deal_fields.html#form" if request.htmx else "pipeline/deal_edit.html"
     return render(request, template, {"deal": deal, "form": form})
 
 
@@ -71,7 +71,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_fields(request: HttpRequest, pk: int) -> HttpResponse:
     """The read-only fields card (the inline edit's Cancel)."""
     deal = get_object_or_404(selectors.deal_queryset(), pk=pk)
-    return render(request, "pipeline/partials/_deal_fields.html", {"deal": deal})
+    return render(request, "pipeline/partials/deal_fields.html#view", {"deal": deal})
 
 
 @permission_required(CHANGE, raise_exception=True)
