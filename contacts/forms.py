@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from cdpcrm.forms import BootstrapFormMixin
+from common.pickers import PickerSelect, user_sub
 
 from . import selectors
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote
@@ -33,7 +34,37 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 def _owner_field(label: str = "Owner") -> forms.ModelChoiceField:
-    return UserChoiceField(queryset=selectors.owner_choices(), required=False, label=label)
+    return UserChoiceField(
+        queryset=selectors.owner_choices(),
+        required=False,
+        label=label,
+        empty_label="Nobody",
+        widget=PickerSelect("contacts:owner_pick", sub=user_sub, placeholder="Type a name…"),
+    )
+
+
+def company_picker_field(**kwargs) -> forms.ModelChoiceField:
+    """A company chosen by typing its name or domain (contacts/views/pickers.py answers)."""
+    return forms.ModelChoiceField(
+        queryset=Company.objects.all(),
+        widget=PickerSelect(
+            "contacts:company_pick", sub=lambda c: c.domain or c.industry, placeholder="Type a company…"
+        ),
+        **kwargs,
+    )
+
+
+def contact_picker_field(**kwargs) -> forms.ModelChoiceField:
+    """A contact chosen by typing a name, e-mail, company or phone number."""
+    return forms.ModelChoiceField(
+        queryset=Contact.objects.select_related("company"),
+        widget=PickerSelect(
+            "contacts:contact_pick",
+            sub=lambda c: " · ".join(filter(None, [c.email, c.company.name if c.company_id else ""])),
+            placeholder="Type a name, e-mail or phone…",
+        ),
+        **kwargs,
+    )
 
 
 class ContactForm(ServiceForm):
@@ -44,7 +75,7 @@ class ContactForm(ServiceForm):
         max_length=40, required=False, help_text="With country code, e.g. +44 20 7946 0958."
     )
     job_title = forms.CharField(max_length=150, required=False)
-    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False)
+    company = company_picker_field(required=False, empty_label="No company")
     owner = _owner_field()
     lifecycle_stage = forms.ChoiceField(choices=Contact.Lifecycle.choices, initial=Contact.Lifecycle.LEAD)
     lead_source = forms.CharField(max_length=100, required=False)

@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from .views import activities, companies, contacts, loyalty, reports, tasks
+from .views import activities, companies, contacts, loyalty, pickers, reports, tasks
 
 app_name = "contacts"
 urlpatterns = [
     path("contacts/", contacts.contact_list, name="contact_list"),
+    path("contacts/pick/", pickers.contact_pick, name="contact_pick"),
+    path("companies/pick/", pickers.company_pick, name="company_pick"),
+    path("owners/pick/", pickers.owner_pick, name="owner_pick"),
     path("contacts/export.csv", contacts.contact_export, name="contact_export"),
     path("contacts/new/", contacts.contact_create, name="contact_create"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),

@@ -6,7 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from cdpcrm.forms import BootstrapFormMixin
-from contacts.models import Activity, Company, Contact
+from common.pickers import PickerSelect, user_sub
+from contacts.forms import company_picker_field, contact_picker_field
+from contacts.models import Activity
 
 from .models import Currency, Deal, Stage
 from .selectors import owner_choices
@@ -17,6 +19,10 @@ class UserChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
+def _owner_picker() -> PickerSelect:
+    return PickerSelect("pipeline:owner_pick", sub=user_sub, placeholder="Type a name…")
+
+
 class StageChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Stage) -> str:
         return f"{obj.pipeline.name} · {obj.name} ({obj.probability}%)"
@@ -24,6 +30,9 @@ class StageChoiceField(forms.ModelChoiceField):
 
 class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
     """The editable fields of a deal, stage excepted (stage moves go through `deal_move`)."""
+
+    contact = contact_picker_field(required=False, empty_label="No contact")
+    company = company_picker_field(required=False, empty_label="No company")
 
     class Meta:
         model = Deal
@@ -37,14 +46,16 @@ class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
             "company",
             "next_step",
         ]
-        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "owner": _owner_picker(),
+        }
         field_classes = {"owner": UserChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_choices()
-        self.fields["contact"].queryset = Contact.objects.order_by("last_name", "first_name", "id")
-        self.fields["company"].queryset = Company.objects.order_by("name")
+        self.fields["owner"].empty_label = "Nobody"
         self.fields["amount"].widget.attrs.update({"min": "0", "step": "0.01"})
 
     def clean(self):
@@ -80,10 +91,8 @@ class QuickCreateForm(BootstrapFormMixin, forms.Form):
     title = forms.CharField(max_length=200)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
     currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.USD)
-    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False)
-    contact = forms.ModelChoiceField(
-        queryset=Contact.objects.order_by("last_name", "first_name", "id"), required=False
-    )
+    company = company_picker_field(required=False, empty_label="No company")
+    contact = contact_picker_field(required=False, empty_label="No contact")
 
     def clean(self):
         cleaned = super().clean()
@@ -123,5 +132,5 @@ class TaskForm(BootstrapFormMixin, forms.Form):
     due_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
-    assignee = UserChoiceField(queryset=owner_choices(), required=False)
+    assignee = UserChoiceField(queryset=owner_choices(), required=False, widget=_owner_picker())
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import board, deals, detail, new, panels, reports
+from .views import board, deals, detail, new, panels, pickers, reports
 
 app_name = "pipeline"
 urlpatterns = [
@@ -11,7 +11,8 @@ urlpatterns = [
     path("new/", new.deal_new, name="deal_new"),
     path("forecast/", reports.forecast, name="forecast"),
     path("win-rates/", reports.win_rate_report, name="win_rates"),
-    path("quick-create/companies/", board.quick_create_options, name="quick_create_options"),
+    path("pick/", pickers.deal_pick, name="deal_pick"),
+    path("owners/pick/", pickers.owner_pick, name="owner_pick"),
     path("stages/<int:stage_pk>/quick-create/", board.deal_quick_create, name="deal_quick_create"),
     path("<int:pk>/", detail.deal_detail, name="deal_detail"),
     path("<int:pk>/edit/", detail.deal_edit, name="deal_edit"),

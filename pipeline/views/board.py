@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import error_text, refused, toast
-from contacts.models import Company
 
 from .. import selectors, services
 from ..forms import MoveForm, QuickCreateForm
@@ -108,11 +107,3 @@ def deal_quick_create(request: HttpRequest, stage_pk: int) -> HttpResponse:
         response = render(request, "pipeline/partials/_quick_create.html", context)
         return toast(response, f"Deal “{deal.title}” created.")
     return render(request, "pipeline/partials/_quick_create.html", context)
-
-
-@permission_required(ADD, raise_exception=True)
-@require_GET
-def quick_create_options(request: HttpRequest) -> HttpResponse:
-    """The company choices of a quick-create form, loaded when the form opens (not once per column)."""
-    companies = Company.objects.order_by("name").values_list("pk", "name")
-    return render(request, "pipeline/partials/_company_options.html", {"companies": companies})

@@ -1,0 +1,159 @@
+"""Search over contacts and companies for lists, pickers and global search: one rule, ranked results.
+
+A query is split into terms; every term must match (AND). A term of three characters or more matches
+anywhere in a field ("contains"), a shorter one only at the start of a field (a two-letter "contains"
+cannot use an index and matches half the table anyway). A query that looks like a phone number (digits
+with spaces, dashes, dots, brackets or a leading +) matches the digits anywhere in the stored E.164
+number, so "+1 310-555-0150", "310-555-0150" and "3105550150" find the same contact.
+
+On PostgreSQL the text columns searched here have trigram indexes (pg_trgm, migration
+contacts 0005); `upper(col) LIKE upper(...)` is exactly what those indexes serve. SQLite scans.
+Ranked searches order exact matches first, then prefix matches, then the rest.
+"""
+
+import re
+
+from django.db.models import Case, IntegerField, Lookup, Q, QuerySet, Value, When
+from django.db.models.functions import Concat
+
+from .models import Company, Contact
+
+MIN_CONTAINS = 3
+PICKER_LIMIT = 20
+_PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
+_MIN_PHONE_DIGITS = 5
+
+
+class InArraySubquery(Lookup):
+    """`fk IN (SELECT ...)` that PostgreSQL can OR with other index conditions (`= ANY(ARRAY(...))`).
+
+    A plain IN-subquery inside an OR becomes a filter evaluated row by row (a sequential scan); as an
+    array computed once it is an index condition, so "name contains x OR company name contains x" stays
+    two bitmap index scans.
+    """
+
+    lookup_name = "in_array_subquery"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
+
+
+Contact._meta.get_field("company").register_lookup(InArraySubquery)
+
+
+def terms(query: str) -> list[str]:
+    return [term for term in (query or "").split() if term]
+
+
+def phone_digits(query: str) -> str:
+    """The digits to look for when the whole query is a phone number, else "".
+
+    Leading zeros go: a national trunk prefix (020 ...) or an international one (0049 ...) is not part
+    of the stored E.164 number.
+    """
+    query = (query or "").strip()
+    if not _PHONE.match(query):
+        return ""
+    digits = re.sub(r"\D", "", query).lstrip("0")
+    return digits if len(digits) >= _MIN_PHONE_DIGITS else ""
+
+
+def text_q(term: str, fields: tuple[str, ...]) -> Q:
+    """One term against text fields: contains for 3+ characters, starts-with for shorter terms."""
+    lookup = "icontains" if len(term) >= MIN_CONTAINS else "istartswith"
+    q = Q()
+    for name in fields:
+        q |= Q(**{f"{name}__{lookup}": term})
+    return q
+
+
+CONTACT_TEXT_FIELDS = ("first_name", "last_name", "email")
+COMPANY_TEXT_FIELDS = ("name", "domain")
+
+
+def contact_search_filter(qs: QuerySet[Contact], query: str) -> QuerySet[Contact]:
+    """Contacts matching the query: name, e-mail, company name (each term), or the phone number."""
+    digits = phone_digits(query)
+    if digits:
+        return qs.filter(phone__contains=digits)
+    for term in terms(query):
+        companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
+        qs = qs.filter(text_q(term, CONTACT_TEXT_FIELDS) | Q(company__in_array_subquery=companies))
+    return qs
+
+
+def company_search_filter(qs: QuerySet[Company], query: str, *, fields=COMPANY_TEXT_FIELDS) -> QuerySet:
+    digits = phone_digits(query)
+    if digits:
+        return qs.filter(phone__contains=digits)
+    for term in terms(query):
+        qs = qs.filter(text_q(term, fields))
+    return qs
+
+
+def _rank(*, exact: Q, prefix: Q) -> Case:
+    return Case(
+        When(exact, then=Value(0)), When(prefix, then=Value(1)), default=Value(2), output_field=IntegerField()
+    )
+
+
+def contact_rank(query: str) -> Case:
+    """0 for an exact e-mail, name or phone match, 1 when a field starts with the query, 2 otherwise."""
+    query = query.strip()
+    digits = phone_digits(query)
+    if digits:
+        return _rank(exact=Q(phone__endswith=digits), prefix=Q(phone__startswith=f"+{digits}"))
+    return _rank(
+        exact=Q(email__iexact=query)
+        | Q(search_name__iexact=query)
+        | Q(first_name__iexact=query)
+        | Q(last_name__iexact=query),
+        prefix=Q(search_name__istartswith=query)
+        | Q(last_name__istartswith=query)
+        | Q(email__istartswith=query),
+    )
+
+
+def contact_search(*, query: str, limit: int = PICKER_LIMIT) -> list[Contact]:
+    """The best `limit` contacts for a type-ahead or global search, ranked, with their company."""
+    qs = Contact.objects.select_related("company").annotate(
+        search_name=Concat("first_name", Value(" "), "last_name")
+    )
+    if query.strip():
+        qs = contact_search_filter(qs, query).annotate(rank=contact_rank(query))
+        order = ("rank", "last_name", "first_name", "id")
+    else:
+        order = ("last_name", "first_name", "id")
+    return list(qs.order_by(*order)[:limit])
+
+
+def company_rank(query: str) -> Case:
+    query = query.strip()
+    digits = phone_digits(query)
+    if digits:
+        return _rank(exact=Q(phone__endswith=digits), prefix=Q(phone__startswith=f"+{digits}"))
+    return _rank(
+        exact=Q(name__iexact=query) | Q(domain__iexact=query),
+        prefix=Q(name__istartswith=query) | Q(domain__istartswith=query),
+    )
+
+
+def company_search(*, query: str, limit: int = PICKER_LIMIT) -> list[Company]:
+    qs = Company.objects.all()
+    if query.strip():
+        qs = company_search_filter(qs, query).annotate(rank=company_rank(query))
+        order = ("rank", "name", "id")
+    else:
+        order = ("name", "id")
+    return list(qs.order_by(*order)[:limit])
+
+
+def rank_of(obj) -> int:
+    return getattr(obj, "rank", 2)
