@@ -1,0 +1,103 @@
+"""Writes of contacts: create, update, tags, delete, recent views."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Contact, RecentView, Tag
+from ..signals import crm_changed_on_commit
+from .common import assign_fields, strip_strings, tag_list_resolve
+
+CONTACT_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company",
+        "company_id",
+        "owner",
+        "owner_id",
+        "lifecycle_stage",
+        "lead_source",
+    }
+)
+
+
+def _contact_validate_email(contact: Contact) -> None:
+    contact.email = (contact.email or "").strip().lower()
+    if contact.email:
+        clash = Contact.objects.filter(email__iexact=contact.email)
+        if contact.pk:
+            clash = clash.exclude(pk=contact.pk)
+        if clash.exists():
+            raise ValidationError({"email": "Another contact already uses this email address."})
+
+
+def _contact_save(contact: Contact) -> None:
+    _contact_validate_email(contact)
+    if not (contact.first_name or contact.last_name or contact.email):
+        raise ValidationError({"first_name": "Give the contact a name or an email address."})
+    contact.full_clean(validate_constraints=False)
+    contact.save()
+
+
+@transaction.atomic
+def contact_create(*, user, tags: Iterable[Tag | str] | None = None, **fields) -> Contact:
+    contact = Contact()
+    fields = strip_strings(fields)
+    if "owner" not in fields and "owner_id" not in fields and user is not None and user.is_authenticated:
+        fields["owner"] = user
+    assign_fields(contact, fields, CONTACT_FIELDS)
+    _contact_save(contact)
+    if tags is not None:
+        contact.tags.set(tag_list_resolve(tags=tags))
+    crm_changed_on_commit(contact_ids=[contact.pk], fact="contact")
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, user, tags: Iterable[Tag | str] | None = None, **fields) -> Contact:
+    fields = strip_strings(fields)
+    before = {"lifecycle": contact.lifecycle_stage, "owner": contact.owner_id}
+    assign_fields(contact, fields, CONTACT_FIELDS)
+    _contact_save(contact)
+    facts = {"contact"}
+    if contact.lifecycle_stage != before["lifecycle"]:
+        facts.add("lifecycle")
+    if contact.owner_id != before["owner"]:
+        facts.add("owner")
+    if tags is not None:
+        new_tags = tag_list_resolve(tags=tags)
+        old_ids = set(contact.tags.values_list("pk", flat=True))
+        if {t.pk for t in new_tags} != old_ids:
+            contact.tags.set(new_tags)
+            facts.add("tag")
+    for fact in sorted(facts):
+        crm_changed_on_commit(contact_ids=[contact.pk], fact=fact)
+    return contact
+
+
+@transaction.atomic
+def contact_tags_set(*, contact: Contact, user, tags: Iterable[Tag | str]) -> Contact:
+    contact.tags.set(tag_list_resolve(tags=tags))
+    crm_changed_on_commit(contact_ids=[contact.pk], fact="tag")
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, user) -> None:
+    contact_id = contact.pk
+    contact.delete()
+    crm_changed_on_commit(contact_ids=[contact_id], fact="contact")
+
+
+@transaction.atomic
+def contact_mark_viewed(*, user, contact: Contact) -> RecentView:
+    view, _ = RecentView.objects.update_or_create(
+        user=user, contact=contact, defaults={"viewed_at": timezone.now()}
+    )
+    return view
