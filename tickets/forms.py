@@ -3,14 +3,18 @@
 from django import forms
 
 from cdpcrm.forms import BootstrapFormMixin
-from contacts.models import Contact, Tag
+from common.pickers import PickerSelect, user_sub
+from contacts.forms import contact_picker_field
+from contacts.models import Tag
 
 from .models import Channel, Priority, Status, Team
 from .selectors import QUEUE_SORTS, QUEUE_VIEWS, agent_list
 
 
 class TicketCreateForm(BootstrapFormMixin, forms.Form):
-    contact = forms.ModelChoiceField(queryset=Contact.objects.all(), required=False, widget=forms.HiddenInput)
+    contact = contact_picker_field(
+        required=False, label="Existing customer", empty_label="None: a new customer (below)"
+    )
     requester_email = forms.EmailField(
         label="Customer email",
         required=False,
@@ -22,7 +26,12 @@ class TicketCreateForm(BootstrapFormMixin, forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="No team")
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+    assignee = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Unassigned",
+        widget=PickerSelect("tickets:agent_pick", sub=user_sub, placeholder="Type an agent's name…"),
+    )
     tags = forms.CharField(required=False, help_text="Comma-separated, e.g. refund, delivery")
 
     def __init__(self, *args, **kwargs):

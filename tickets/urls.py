@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import pickers, views
 
 app_name = "tickets"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("new/", views.ticket_create, name="ticket_create"),
     path("bulk/", views.queue_bulk, name="queue_bulk"),
     path("metrics/", views.metrics, name="metrics"),
+    path("pick/", pickers.ticket_pick, name="ticket_pick"),
+    path("agents/pick/", pickers.agent_pick, name="agent_pick"),
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
     path("<int:pk>/update/", views.ticket_update, name="ticket_update"),
