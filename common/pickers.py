@@ -94,3 +94,41 @@ def user_options(users, query: str) -> list[dict]:
             | Q(email__icontains=term)
         )
     return [picker_option(u.pk, user_label(u), user_sub(u)) for u in users[:PICKER_LIMIT]]
+
+
+def filter_picker(
+    *,
+    name: str,
+    url_name: str,
+    empty: str,
+    value: str = "",
+    current: dict | None = None,
+    statics: tuple[tuple[str, str], ...] = (),
+    element_id: str = "",
+    css: str = "form-select-sm",
+) -> dict:
+    """Context for templates/includes/picker_select.html: a type-ahead select of a filter bar.
+
+    `statics` are fixed choices ("me", "none") always offered; `current` is the option of the record
+    the filter holds now (picker_option()), so the page needs no list of every record.
+    """
+    options = []
+    for static_value, text in statics:
+        data = {"value": static_value, "text": text, "sub": "", "static": True}
+        options.append({**data, "data": json.dumps(data), "selected": value == static_value})
+    if current is not None and not any(option["selected"] for option in options):
+        options.append({**current, "data": json.dumps(current), "selected": True})
+    return {
+        "name": name,
+        "id": element_id or f"filter-{name}",
+        "url": reverse(url_name),
+        "empty": empty,
+        "options": options,
+        "css": css,
+    }
+
+
+def user_current(users, value: str) -> dict | None:
+    """The picker option of the user whose id `value` is, if there is one."""
+    user = users.filter(pk=value).first() if str(value).isdigit() else None
+    return picker_option(user.pk, user_label(user), user_sub(user)) if user else None

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from rest_framework import authentication, serializers, viewsets
+from rest_framework import authentication, exceptions, serializers, viewsets
 
 from . import services
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, Tag, Task
@@ -17,6 +17,12 @@ def _service_call(fn, **kwargs):
         if hasattr(error, "error_dict"):
             raise serializers.ValidationError(error.message_dict) from error
         raise serializers.ValidationError({"non_field_errors": error.messages}) from error
+
+
+class DeleteConflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "Other records protect this one."
+    default_code = "protected"
 
 
 class TagNamesField(serializers.ListField):
@@ -323,7 +329,11 @@ class ContactViewSet(viewsets.ModelViewSet):
     ordering_fields = ["id", "last_name", "email", "created_at", "updated_at", "lifecycle_stage"]
 
     def perform_destroy(self, instance):
-        services.contact_delete(contact=instance, user=self.request.user)
+        try:
+            services.contact_delete(contact=instance, user=self.request.user)
+        except DjangoValidationError as error:
+            # Support tickets protect the contact: a conflict with other records, not bad input.
+            raise DeleteConflict({"non_field_errors": error.messages}) from error
 
 
 class CompanyViewSet(viewsets.ModelViewSet):

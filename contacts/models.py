@@ -36,6 +36,7 @@ class Company(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies"
     )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="companies")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -271,3 +272,34 @@ class RecentView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} viewed {self.contact} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class SavedView(models.Model):
+    """A named state of a list page (filters, columns, sort, page size), private or shared with everyone."""
+
+    list_key = models.CharField(max_length=40, help_text="Which list: contacts, companies, deals, tickets…")
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    shared = models.BooleanField(default=False, help_text="Everyone who can see the list sees this view.")
+    state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "list_key",
+                "owner",
+                Lower("name"),
+                name="savedview_name_unique_per_owner",
+                violation_error_message="You already have a view with this name on this list.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["list_key", "owner"], name="savedview_list_owner_idx"),
+            models.Index(fields=["list_key", "shared"], name="savedview_list_shared_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.list_key})"

@@ -2,15 +2,17 @@
 
 from django.urls import path
 
-from .views import activities, companies, contacts, loyalty, pickers, reports, tasks
+from .lists import views as list_views
+from .views import activities, companies, contact_list, contacts, loyalty, pickers, reports, tasks
 
 app_name = "contacts"
 urlpatterns = [
-    path("contacts/", contacts.contact_list, name="contact_list"),
+    path("contacts/", contact_list.contact_list, name="contact_list"),
+    path("contacts/bulk/", contact_list.contact_bulk, name="contact_bulk"),
     path("contacts/pick/", pickers.contact_pick, name="contact_pick"),
     path("companies/pick/", pickers.company_pick, name="company_pick"),
     path("owners/pick/", pickers.owner_pick, name="owner_pick"),
-    path("contacts/export.csv", contacts.contact_export, name="contact_export"),
+    path("contacts/export.csv", contact_list.contact_export, name="contact_export"),
     path("contacts/new/", contacts.contact_create, name="contact_create"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
@@ -37,4 +39,7 @@ urlpatterns = [
     path("tasks/", tasks.task_list, name="task_list"),
     path("tasks/<int:pk>/toggle/", tasks.task_toggle, name="task_toggle"),
     path("reports/lifecycle/", reports.lifecycle_report, name="lifecycle_report"),
+    path("views/save/", list_views.saved_view_save, name="saved_view_save"),
+    path("views/<int:pk>/update/", list_views.saved_view_update, name="saved_view_update"),
+    path("views/<int:pk>/delete/", list_views.saved_view_delete, name="saved_view_delete"),
 ]

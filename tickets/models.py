@@ -89,7 +89,8 @@ class SlaPolicy(models.Model):
 
 class Ticket(models.Model):
     subject = models.CharField(max_length=200)
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tickets")
+    # PROTECT: deleting a contact must not silently take its support history along (contact_delete refuses).
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
     # The contact's company when the ticket opened: company pages list tickets without joining contacts.
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"

@@ -13,6 +13,7 @@ from .activities import (
     task_reopen,
     task_update,
 )
+from .bulk import company_bulk_delete, company_bulk_update, contact_bulk_delete, contact_bulk_update
 from .common import tag_list_resolve
 from .companies import company_create, company_delete, company_update
 from .contacts import (
@@ -35,9 +36,13 @@ __all__ = [
     "POINT_KINDS",
     "activity_create",
     "activity_update",
+    "company_bulk_delete",
+    "company_bulk_update",
     "company_create",
     "company_delete",
     "company_update",
+    "contact_bulk_delete",
+    "contact_bulk_update",
     "contact_create",
     "contact_delete",
     "contact_mark_viewed",

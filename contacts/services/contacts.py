@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from ..models import Contact, RecentView, Tag
@@ -88,10 +89,33 @@ def contact_tags_set(*, contact: Contact, user, tags: Iterable[Tag | str]) -> Co
     return contact
 
 
+def protected_text(error: ProtectedError) -> str:
+    """What protects a record from deletion, in words: "2 tickets", "1 ticket and 3 invoices"."""
+    counts: dict[tuple[str, str], int] = {}
+    for obj in error.protected_objects:
+        key = (str(obj._meta.verbose_name), str(obj._meta.verbose_name_plural))
+        counts[key] = counts.get(key, 0) + 1
+    parts = [f"{n} {single if n == 1 else plural}" for (single, plural), n in sorted(counts.items())]
+    return " and ".join(parts)
+
+
 @transaction.atomic
 def contact_delete(*, contact: Contact, user) -> None:
+    """Delete a contact with its activities, tasks and loyalty ledger.
+
+    Records of other apps that must keep their requester (support tickets) protect the contact: the
+    delete is refused with the reason instead of taking them along.
+    """
     contact_id = contact.pk
-    contact.delete()
+    try:
+        with transaction.atomic():
+            contact.delete()
+    except ProtectedError as error:
+        raise ValidationError(
+            f"{contact.full_name} cannot be deleted while {protected_text(error)} "
+            f"{'is' if len(error.protected_objects) == 1 else 'are'} linked to the contact: "
+            "close and delete them first, or keep the contact."
+        ) from error
     crm_changed_on_commit(contact_ids=[contact_id], fact="contact")
 
 

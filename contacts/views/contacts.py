@@ -1,144 +1,21 @@
-"""Contact pages: list, CSV export, detail, create, edit (full page and inline), delete."""
-
-import csv
+"""Contact pages: detail, create, edit (full page and inline), delete."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.htmx import toast
 
 from .. import selectors, services
 from ..forms import ActivityForm, ContactForm, TaskForm
-from ..models import Company, Contact, LoyaltyAccount, Tag
+from ..models import Contact, LoyaltyAccount
 from ..panels import contact_panels_for
 from .activities import feed_context
-from .helpers import querystring, sort_links, url_to
+from .helpers import url_to
 from .loyalty import loyalty_context
-
-CONTACTS_PER_PAGE = 25
-
-
-CONTACT_FILTERS = ("q", "owner", "lifecycle", "tag", "company", "sort")
-
-
-def _contact_filters(request: HttpRequest) -> dict:
-    return {key: request.GET.get(key, "").strip() for key in CONTACT_FILTERS}
-
-
-def _contacts_filtered(request: HttpRequest, params: dict):
-    return selectors.contact_list(
-        q=params["q"],
-        owner=params["owner"],
-        lifecycle=params["lifecycle"],
-        tag=params["tag"],
-        company=params["company"],
-        sort=params["sort"] or "name",
-        user=request.user,
-    )
-
-
-@require_GET
-@permission_required("contacts.view_contact", raise_exception=True)
-def contact_list(request: HttpRequest) -> HttpResponse:
-    params = _contact_filters(request)
-    page_obj = Paginator(_contacts_filtered(request, params), CONTACTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    context = {
-        "page_obj": page_obj,
-        "contacts": page_obj.object_list,
-        "params": params,
-        "querystring_without_page": querystring(params),
-        "export_qs": querystring(params),
-        "sort_links": sort_links(
-            params,
-            ["name", "email", "company", "owner", "lifecycle", "last_activity"],
-            params["sort"] or "name",
-        ),
-        "is_filtered": any(params[k] for k in ("q", "owner", "lifecycle", "tag", "company")),
-    }
-    if request.htmx and request.htmx.target == "contact-table":
-        return render(request, "contacts/partials/_contact_table.html", context)
-    context |= {
-        "owners": selectors.owner_choices(),
-        "lifecycles": Contact.Lifecycle.choices,
-        "tags": Tag.objects.order_by("name"),
-        "companies": Company.objects.order_by("name").only("id", "name"),
-    }
-    return render(request, "contacts/contact_list.html", context)
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-CSV_HEADER = [
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "company",
-    "owner",
-    "lifecycle_stage",
-    "lead_source",
-    "tags",
-    "last_activity_at",
-    "created_at",
-    "updated_at",
-]
-
-
-def _csv_safe(value) -> str:
-    """Spreadsheet apps run cells starting with = + - @ as formulas; quote them."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
-
-
-@require_GET
-@permission_required("contacts.view_contact", raise_exception=True)
-def contact_export(request: HttpRequest) -> StreamingHttpResponse:
-    params = _contact_filters(request)
-    contacts = _contacts_filtered(request, params)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(CSV_HEADER)
-        for c in contacts.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    _csv_safe(v)
-                    for v in (
-                        c.pk,
-                        c.first_name,
-                        c.last_name,
-                        c.email,
-                        str(c.phone) if c.phone else "",
-                        c.job_title,
-                        c.company.name if c.company else "",
-                        c.owner.username if c.owner else "",
-                        c.lifecycle_stage,
-                        c.lead_source,
-                        ";".join(t.name for t in c.tags.all()),
-                        c.last_activity_at.isoformat() if c.last_activity_at else "",
-                        c.created_at.isoformat(),
-                        c.updated_at.isoformat(),
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
-    return response
 
 
 def _contact_detail_context(request: HttpRequest, contact: Contact) -> dict:
@@ -230,6 +107,10 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)
     name = contact.full_name
-    services.contact_delete(contact=contact, user=request.user)
+    try:
+        services.contact_delete(contact=contact, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(contact)
     messages.success(request, f"Contact {name} deleted.")
     return redirect("contacts:contact_list")

@@ -34,7 +34,10 @@
       // Show the server's matches for this very query, in the server's order.
       score: function (search) {
         const wanted = answers[search] || [];
+        const needle = search.toLowerCase();
         return function (item) {
+          // Fixed choices of a filter ("Me", "Unassigned") stay on offer while they match the typing.
+          if (item.static) return String(item.text).toLowerCase().indexOf(needle) === -1 ? 0 : 2;
           const index = wanted.indexOf(item.value);
           return index === -1 ? 0 : 1 - index / 1000;
         };
@@ -60,13 +63,7 @@
         loading: function () { return '<div class="spinner-border spinner-border-sm m-2" role="status" aria-label="Searching"></div>'; },
       },
     };
-    const picker = new TomSelect(select, settings);
-    // The original select keeps its label: point it at the typing box so screen readers announce it.
-    const label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
-    if (label && picker.control_input) {
-      picker.control_input.id = select.id + "-ts-input";
-      label.setAttribute("for", picker.control_input.id);
-    }
+    new TomSelect(select, settings);
   }
 
   htmx.onLoad(function (root) {
