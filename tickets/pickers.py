@@ -18,9 +18,7 @@ def ticket_sub(ticket) -> str:
 @permission_required("tickets.view_ticket", raise_exception=True)
 def ticket_pick(request: HttpRequest) -> JsonResponse:
     tickets = selectors.ticket_search(query=picker_query(request))
-    return picker_response(
-        picker_option(t.pk, f"{t.reference} {t.subject}", ticket_sub(t)) for t in tickets
-    )
+    return picker_response(picker_option(t.pk, f"{t.reference} {t.subject}", ticket_sub(t)) for t in tickets)
 
 
 @require_GET
