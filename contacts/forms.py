@@ -2,12 +2,14 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from phonenumber_field.formfields import PhoneNumberField
 
 from cdpcrm.forms import BootstrapFormMixin
 from common.pickers import PickerSelect, user_sub
 
 from . import selectors
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote
+from .services.companies import domain_normalise
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -71,9 +73,7 @@ class ContactForm(ServiceForm):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     email = forms.EmailField(max_length=254, required=False)
-    phone = forms.CharField(
-        max_length=40, required=False, help_text="With country code, e.g. +44 20 7946 0958."
-    )
+    phone = PhoneNumberField(required=False, help_text="With country code, e.g. +44 20 7946 0958.")
     job_title = forms.CharField(max_length=150, required=False)
     company = company_picker_field(required=False, empty_label="No company")
     owner = _owner_field()
@@ -111,13 +111,21 @@ class CompanyForm(ServiceForm):
     domain = forms.CharField(max_length=253, required=False, help_text="e.g. atelier-nord.com")
     industry = forms.CharField(max_length=100, required=False)
     size = forms.ChoiceField(choices=[("", "—"), *Company.Size.choices], required=False)
-    phone = forms.CharField(max_length=40, required=False)
+    phone = PhoneNumberField(required=False, help_text="With country code, e.g. +44 20 7946 0958.")
     address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     owner = _owner_field()
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. wholesale, key account.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs["autofocus"] = True
+
+    def clean_domain(self) -> str:
+        """Checked here as well as in the service, so a bad domain shows next to the other errors."""
+        domain = domain_normalise(self.cleaned_data["domain"])
+        if domain:
+            Company._meta.get_field("domain").run_validators(domain)
+        return domain
 
     @staticmethod
     def initial_for(company: Company) -> dict:
@@ -129,7 +137,13 @@ class CompanyForm(ServiceForm):
             "phone": str(company.phone) if company.phone else "",
             "address": company.address,
             "owner": company.owner_id,
+            "tags": ", ".join(tag.name for tag in company.tags.all()),
         }
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["tags"] = [name.strip() for name in data.get("tags", "").split(",") if name.strip()]
+        return data
 
 
 class ActivityForm(ServiceForm):

@@ -1,6 +1,7 @@
 """CRM records entered by staff: companies, contacts, activities, tasks, tags and loyalty."""
 
 from django.conf import settings
+from django.core.validators import DomainNameValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -28,7 +29,17 @@ class Company(models.Model):
         ENTERPRISE = "1000+", "1,000+"
 
     name = models.CharField(max_length=200)
-    domain = models.CharField(max_length=253, blank=True, default="")
+    domain = models.CharField(
+        max_length=253,
+        blank=True,
+        default="",
+        validators=[
+            DomainNameValidator(
+                accept_idna=True,
+                message="Enter a web domain such as atelier-nord.com (no spaces or symbols).",
+            )
+        ],
+    )
     industry = models.CharField(max_length=100, blank=True, default="")
     size = models.CharField(max_length=20, choices=Size.choices, blank=True, default="")
     phone = PhoneNumberField(blank=True, default="")

@@ -249,7 +249,10 @@ def company_industries() -> list[str]:
 
 def company_get_for_detail(*, company_id: int) -> Company:
     return (
-        Company.objects.select_related("owner").annotate(contact_count=Count("contacts")).get(pk=company_id)
+        Company.objects.select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .annotate(contact_count=Count("contacts"))
+        .get(pk=company_id)
     )
 
 

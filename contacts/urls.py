@@ -3,7 +3,17 @@
 from django.urls import path
 
 from .lists import views as list_views
-from .views import activities, companies, contact_list, contacts, loyalty, pickers, reports, tasks
+from .views import (
+    activities,
+    companies,
+    company_list,
+    contact_list,
+    contacts,
+    loyalty,
+    pickers,
+    reports,
+    tasks,
+)
 
 app_name = "contacts"
 urlpatterns = [
@@ -24,7 +34,9 @@ urlpatterns = [
     ),
     path("contacts/<int:pk>/tasks/", tasks.contact_task_create, name="contact_task_create"),
     path("contacts/<int:pk>/loyalty/<slug:action>/", loyalty.contact_loyalty, name="contact_loyalty"),
-    path("companies/", companies.company_list, name="company_list"),
+    path("companies/", company_list.company_list, name="company_list"),
+    path("companies/export.csv", company_list.company_export, name="company_export"),
+    path("companies/bulk/", company_list.company_bulk, name="company_bulk"),
     path("companies/new/", companies.company_create, name="company_create"),
     path("companies/<int:pk>/", companies.company_detail, name="company_detail"),
     path("companies/<int:pk>/edit/", companies.company_edit, name="company_edit"),

@@ -2,6 +2,8 @@
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
+
 from ..models import Tag
 
 
@@ -35,3 +37,16 @@ def tag_list_resolve(*, tags: Iterable[Tag | str]) -> list[Tag]:
                 existing[name.lower()] = tag
             resolved.append(tag)
     return list({t.pk: t for t in resolved}.values())
+
+
+def errors_collect(instance, *, extra: dict[str, str] | None = None, exclude=None) -> None:
+    """full_clean() plus the service's own checks, raised together: every invalid field at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        instance.full_clean(validate_constraints=False, exclude=exclude)
+    except ValidationError as error:
+        errors = {field: list(messages) for field, messages in error.message_dict.items()}
+    for field, message in (extra or {}).items():
+        errors.setdefault(field, []).append(message)
+    if errors:
+        raise ValidationError(errors)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..models import Contact, RecentView, Tag
 from ..signals import crm_changed_on_commit
-from .common import assign_fields, strip_strings, tag_list_resolve
+from .common import assign_fields, errors_collect, strip_strings, tag_list_resolve
 
 CONTACT_FIELDS = frozenset(
     {
@@ -28,21 +28,19 @@ CONTACT_FIELDS = frozenset(
 )
 
 
-def _contact_validate_email(contact: Contact) -> None:
+def _contact_save(contact: Contact) -> None:
+    """Validate every field at once (format, duplicate e-mail, a name or an e-mail), then save."""
     contact.email = (contact.email or "").strip().lower()
+    extra = {}
     if contact.email:
         clash = Contact.objects.filter(email__iexact=contact.email)
         if contact.pk:
             clash = clash.exclude(pk=contact.pk)
         if clash.exists():
-            raise ValidationError({"email": "Another contact already uses this email address."})
-
-
-def _contact_save(contact: Contact) -> None:
-    _contact_validate_email(contact)
+            extra["email"] = "Another contact already uses this email address."
     if not (contact.first_name or contact.last_name or contact.email):
-        raise ValidationError({"first_name": "Give the contact a name or an email address."})
-    contact.full_clean(validate_constraints=False)
+        extra["first_name"] = "Give the contact a name or an email address."
+    errors_collect(contact, extra=extra)
     contact.save()
 
 

@@ -1,9 +1,8 @@
-"""Company pages: list, detail, create, edit, delete."""
+"""Company pages: detail, create, edit, delete."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,40 +12,7 @@ from ..forms import ActivityForm, CompanyForm, TaskForm
 from ..models import Company
 from ..panels import company_panels_for
 from .activities import feed_context
-from .helpers import querystring, sort_links, url_to
-
-COMPANIES_PER_PAGE = 25
-
-
-COMPANY_FILTERS = ("q", "owner", "industry", "sort")
-
-
-@require_GET
-@permission_required("contacts.view_company", raise_exception=True)
-def company_list(request: HttpRequest) -> HttpResponse:
-    params = {key: request.GET.get(key, "").strip() for key in COMPANY_FILTERS}
-    companies = selectors.company_list(
-        q=params["q"],
-        owner=params["owner"],
-        industry=params["industry"],
-        sort=params["sort"] or "name",
-        user=request.user,
-    )
-    page_obj = Paginator(companies, COMPANIES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "page_obj": page_obj,
-        "companies": page_obj.object_list,
-        "params": params,
-        "querystring_without_page": querystring(params),
-        "sort_links": sort_links(
-            params, ["name", "industry", "contacts", "owner", "updated"], params["sort"] or "name"
-        ),
-        "is_filtered": any(params[k] for k in ("q", "owner", "industry")),
-    }
-    if request.htmx and request.htmx.target == "company-table":
-        return render(request, "contacts/partials/_company_table.html", context)
-    context |= {"owners": selectors.owner_choices(), "industries": selectors.company_industries()}
-    return render(request, "contacts/company_list.html", context)
+from .helpers import url_to
 
 
 @require_GET
@@ -80,7 +46,7 @@ def company_create(request: HttpRequest) -> HttpResponse:
     form = CompanyForm(request.POST or None, initial={"owner": request.user.pk})
     if request.method == "POST" and form.is_valid():
         try:
-            company = services.company_create(user=request.user, **form.cleaned_data)
+            company = services.company_create(user=request.user, **form.service_fields())
         except ValidationError as error:
             form.add_service_error(error)
         else:
@@ -92,11 +58,11 @@ def company_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("contacts.change_company", raise_exception=True)
 def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    company = get_object_or_404(Company, pk=pk)
+    company = get_object_or_404(Company.objects.prefetch_related("tags"), pk=pk)
     form = CompanyForm(request.POST or None, initial=CompanyForm.initial_for(company))
     if request.method == "POST" and form.is_valid():
         try:
-            services.company_update(company=company, user=request.user, **form.cleaned_data)
+            services.company_update(company=company, user=request.user, **form.service_fields())
         except ValidationError as error:
             form.add_service_error(error)
         else:

@@ -168,7 +168,8 @@ def contact_export(request: HttpRequest) -> HttpResponse:
     return contacts_csv(_contacts(state, request.user), filename=_csv_name())
 
 
-def _owner_choice(request: HttpRequest):
+def owner_from_post(request: HttpRequest):
+    """The owner a bulk "assign owner" asks for: a user who can own records, or None for "nobody"."""
     value = request.POST.get("owner", "")
     if value == "none":
         return None
@@ -194,7 +195,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         if action == "delete":
             return _bulk_delete(request, ids, back)
         changes = {
-            "owner": lambda: {"owner": _owner_choice(request)},
+            "owner": lambda: {"owner": owner_from_post(request)},
             "tags_add": lambda: {"tags_add": bulk_tag_names(request, "tags_add")},
             "tags_remove": lambda: {"tags_remove": bulk_tag_names(request, "tags_remove")},
             "lifecycle": lambda: {"lifecycle_stage": request.POST.get("lifecycle_stage", "") or UNSET},
