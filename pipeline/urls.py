@@ -8,6 +8,7 @@ app_name = "pipeline"
 urlpatterns = [
     path("", board.board, name="board"),
     path("list/", deals.deal_list, name="deal_list"),
+    path("list/bulk/", deals.deal_bulk, name="deal_bulk"),
     path("new/", new.deal_new, name="deal_new"),
     path("forecast/", reports.forecast, name="forecast"),
     path("win-rates/", reports.win_rate_report, name="win_rates"),
