@@ -1,4 +1,4 @@
-"""Forms of the ticket pages: create, reply, queue filters and bulk actions."""
+"""Forms of the ticket pages: create, reply and the queue filters."""
 
 from django import forms
 
@@ -94,32 +94,3 @@ class QueueFilterForm(forms.Form):
             "query": (data.get("q") or "").strip(),
             "sort": data.get("sort") if data.get("sort") in QUEUE_SORTS else "due",
         }
-
-
-class BulkActionForm(forms.Form):
-    tickets = forms.ModelMultipleChoiceField(
-        queryset=None, error_messages={"required": "Select at least one ticket."}
-    )
-    status = forms.ChoiceField(choices=[("", "Keep status"), *Status.choices], required=False)
-    assignee = forms.CharField(required=False)  # "" keep, "none" unassign, or a user id
-
-    def __init__(self, *args, **kwargs):
-        from .models import Ticket
-
-        super().__init__(*args, **kwargs)
-        self.fields["tickets"].queryset = Ticket.objects.all()
-
-    def clean_assignee(self):
-        value = self.cleaned_data["assignee"]
-        if value in ("", "none"):
-            return value
-        agent = agent_list().filter(pk=value).first() if value.isdigit() else None
-        if agent is None:
-            raise forms.ValidationError("Pick an agent.")
-        return agent
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("status") and data.get("assignee") in ("", None):
-            raise forms.ValidationError("Choose a status or an assignee to apply.")
-        return data

@@ -31,9 +31,11 @@ QUEUE_VIEWS = {
 BREACHING_WINDOW = timedelta(hours=1)
 QUEUE_SORTS = {
     "due": ("next_due_at", "id"),
+    "-due": ("-next_due_at", "-id"),
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
     "-updated": ("-updated_at", "-id"),
+    "updated": ("updated_at", "id"),
 }
 UNSOLVED = ~Q(status__in=[s.value for s in DONE_STATUSES])
 
@@ -93,6 +95,8 @@ def ticket_queue(
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
     if order[0] == "next_due_at":
         return qs.order_by(F("next_due_at").asc(nulls_last=True), "id")
+    if order[0] == "-next_due_at":
+        return qs.order_by(F("next_due_at").desc(nulls_last=True), "-id")
     return qs.order_by(*order)
 
 

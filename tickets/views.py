@@ -1,4 +1,7 @@
-"""Ticket pages: queue, create, detail with thread and inline changes, contact/company panels, metrics."""
+"""Ticket pages: create, detail with thread and inline changes, contact/company panels, metrics.
+
+The queue is in queue_views.py.
+"""
 
 import datetime
 
@@ -6,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,72 +21,8 @@ from contacts.models import Company, Contact, LoyaltyAccount
 from contacts.services import contact_create
 
 from . import selectors, services
-from .forms import BulkActionForm, QueueFilterForm, ReplyForm, TicketCreateForm
+from .forms import ReplyForm, TicketCreateForm
 from .models import Priority, Status, Team, Ticket
-
-QUEUE_PAGE_SIZE = 50
-
-
-# --- queue --------------------------------------------------------------------------------------------
-
-
-@require_GET
-@permission_required("tickets.view_ticket", raise_exception=True)
-def queue(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    form = QueueFilterForm(request.GET)
-    values = form.values()
-    tickets = selectors.ticket_queue(user=request.user, now=now, **values)
-    page_obj = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    view_params = params.copy()
-    view_params.pop("view", None)
-    context = {
-        "form": form,
-        "values": values,
-        "page_obj": page_obj,
-        "now": now,
-        "views": selectors.QUEUE_VIEWS,
-        "counts": selectors.ticket_queue_counts(user=request.user, now=now),
-        "querystring_without_page": params.urlencode(),
-        "querystring_without_view": view_params.urlencode(),
-        "agents": selectors.agent_list() if request.user.has_perm("tickets.change_ticket") else [],
-        "statuses": Status.choices,
-        "can_edit": request.user.has_perm("tickets.change_ticket"),
-        "at_risk_minutes": settings.TICKETS_SLA_AT_RISK_MINUTES,
-    }
-    template = "tickets/partials/_queue_results.html" if request.htmx else "tickets/queue.html"
-    return render(request, template, context)
-
-
-@require_POST
-@permission_required("tickets.change_ticket", raise_exception=True)
-def queue_bulk(request: HttpRequest) -> HttpResponse:
-    form = BulkActionForm(request.POST)
-    back = reverse("tickets:queue") + (
-        "?" + request.POST["querystring"] if request.POST.get("querystring") else ""
-    )
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect(back)
-    data = form.cleaned_data
-    assignee = data["assignee"]
-    try:
-        count = services.ticket_bulk_update(
-            user=request.user,
-            ticket_ids=[t.pk for t in data["tickets"]],
-            status=data["status"] or services.UNCHANGED,
-            assignee=services.UNCHANGED if assignee == "" else (None if assignee == "none" else assignee),
-        )
-    except ValidationError as error:
-        messages.error(request, f"Nothing was changed: {error_text(error)}")
-        return redirect(back)
-    messages.success(request, f"Updated {count} ticket{'s' if count != 1 else ''}.")
-    return redirect(back)
-
 
 # --- create -------------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ class Unset:
 UNSET = Unset()
 
 
-def bulk_ids(request: HttpRequest) -> list[int]:
+def bulk_ids(request: HttpRequest, spec: ListSpec) -> list[int]:
     """The selected row ids: integers, each once, at most MAX_SELECTION."""
     ids = []
     for raw in request.POST.getlist("ids"):
@@ -28,9 +28,9 @@ def bulk_ids(request: HttpRequest) -> list[int]:
             ids.append(int(raw))
     ids = list(dict.fromkeys(ids))
     if not ids:
-        raise ValidationError("Select at least one row first.")
+        raise ValidationError(f"Select at least one {spec.noun} first.")
     if len(ids) > MAX_SELECTION:
-        raise ValidationError(f"Select at most {MAX_SELECTION} rows at a time.")
+        raise ValidationError(f"Select at most {MAX_SELECTION} {spec.noun_plural} at a time.")
     return ids
 
 

@@ -43,12 +43,13 @@ class ListSpec:
     columns: list[Column] = field(default_factory=list)
     bulk_actions: list[BulkAction] = field(default_factory=list)
     page_sizes: tuple[int, ...] = (25, 50, 100)
+    per_page: int = 25  # the default page size, one of page_sizes
     empty: str = ""  # template of the empty state (gets `list`)
     card: str = ""  # template of one row as a card for phones ("" = the table scrolls sideways)
 
     @property
     def default_page_size(self) -> int:
-        return self.page_sizes[0]
+        return self.per_page
 
     def column(self, key: str) -> Column | None:
         return next((column for column in self.columns if column.key == key), None)

@@ -145,7 +145,7 @@ def company_bulk(request: HttpRequest) -> HttpResponse:
     back = bulk_back_url(request, spec)
     try:
         action = bulk_action(request, spec, request.user)
-        ids = bulk_ids(request)
+        ids = bulk_ids(request, spec)
         if action == "export":
             return companies_csv(
                 selectors.company_list().filter(pk__in=ids), filename=_csv_name("companies-selected")

@@ -187,7 +187,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     back = bulk_back_url(request, spec)
     try:
         action = bulk_action(request, spec, request.user)
-        ids = bulk_ids(request)
+        ids = bulk_ids(request, spec)
         if action == "export":
             return contacts_csv(
                 selectors.contact_list().filter(pk__in=ids), filename=_csv_name("contacts-selected")

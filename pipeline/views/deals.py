@@ -179,7 +179,7 @@ def deal_bulk(request: HttpRequest) -> HttpResponse:
     back = bulk_back_url(request, spec)
     try:
         action = bulk_action(request, spec, request.user)
-        ids = bulk_ids(request)
+        ids = bulk_ids(request, spec)
         if action == "export":
             stamp = f"{timezone.localdate():%Y%m%d}"
             return deals_csv(

@@ -186,7 +186,7 @@ def test_bulk_update_runs_the_same_queries_for_2_or_40_contacts(
 def test_bulk_errors_change_nothing(sales_client):
     chosen = ContactFactory.create_batch(2)
     nothing = sales_client.post(reverse(BULK), {"action": "owner", "owner": "none"})
-    assert "Select at least one row first." in _messages(nothing)[-1]
+    assert "Select at least one contact first." in _messages(nothing)[-1]
     bad_stage = _bulk(sales_client, "lifecycle", chosen, lifecycle_stage="royalty")
     assert "Pick a lifecycle stage." in _messages(bad_stage)[-1]
     no_owner = _bulk(sales_client, "owner", chosen, owner="")
