@@ -10,7 +10,8 @@ from common.pickers import PickerSelect, user_sub
 from contacts.forms import company_picker_field, contact_picker_field
 from contacts.models import Activity
 
-from .models import Currency, Deal, Stage
+from .currencies import CURRENCY_CHOICES, DEFAULT_CURRENCY
+from .models import Deal, Stage
 from .selectors import owner_choices
 
 
@@ -90,7 +91,7 @@ class DealCreateForm(DealFieldsForm):
 class QuickCreateForm(BootstrapFormMixin, forms.Form):
     title = forms.CharField(max_length=200)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.USD)
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=DEFAULT_CURRENCY)
     company = company_picker_field(required=False, empty_label="No company")
     contact = contact_picker_field(required=False, empty_label="No contact")
 

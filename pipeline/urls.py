@@ -15,6 +15,7 @@ urlpatterns = [
     path("pick/", pickers.deal_pick, name="deal_pick"),
     path("owners/pick/", pickers.owner_pick, name="owner_pick"),
     path("stages/<int:stage_pk>/quick-create/", board.deal_quick_create, name="deal_quick_create"),
+    path("stages/<int:stage_pk>/cards/", board.stage_cards, name="stage_cards"),
     path("<int:pk>/", detail.deal_detail, name="deal_detail"),
     path("<int:pk>/edit/", detail.deal_edit, name="deal_edit"),
     path("<int:pk>/fields/", detail.deal_fields, name="deal_fields"),

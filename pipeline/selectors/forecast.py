@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..models import Deal, Pipeline, Stage
 from .common import CENT, ZERO, deal_filter, month_add, month_end
+from .currency import converted_on_close_expr, rates_on
 
 COMMITTED_MIN_PROBABILITY = 75
 FORECAST_MONTHS = 6
@@ -47,7 +48,9 @@ class Forecast:
     months: list[ForecastPeriod]
     quarters: list[ForecastPeriod]
     owners: dict[int | None, object]
-    other_currencies: list[str]
+    other_currencies: list[str]  # one-currency forecast: the currencies it leaves out
+    consolidated: bool = False  # every currency converted into `currency` (the company currency)
+    unconverted: list[str] = field(default_factory=list)  # consolidated: currencies without a rate
 
     def periods(self, by: str) -> list[ForecastPeriod]:
         return self.quarters if by == "quarter" else self.months
@@ -64,16 +67,27 @@ def _quarter_start(day: datetime.date) -> datetime.date:
     return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+def _open_figures(row, amount_of) -> tuple[Decimal, Decimal, Decimal] | None:
+    """best case, weighted, committed of an aggregated row, converted by `amount_of` (None: no rate)."""
+    best = amount_of(row["best_case"] or ZERO)
+    if best is None:
+        return None
+    weighted = (amount_of((row["weighted_x100"] or ZERO) / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return best, weighted, amount_of(row["committed"] or ZERO)
+
+
 def forecast_build(
     *,
     today: datetime.date | None = None,
     pipeline: Pipeline | None = None,
     owner_id: str | int | None = None,
-    currency: str = "USD",
+    currency: str | None = None,
 ) -> Forecast:
     """Weighted, best case, committed and closed-won per month (next 6) and per quarter, per owner and total.
 
-    Amounts are never added across currencies: the forecast is for one currency at a time.
+    Without `currency` every deal counts, converted into the company currency: open deals at today's
+    rate, won deals at the rate of their close date; a currency without a rate is left out and named in
+    `unconverted`. With `currency`, only deals in that currency count (`other_currencies` names the rest).
     Open deals whose expected close date has passed count in the current month (they are still
     expected); open deals without a close date are left out. Closed-won counts deals won (closed_at)
     in the period. Quarters are whole calendar quarters covering the 6 months.
@@ -83,18 +97,22 @@ def forecast_build(
     last_month = month_add(first_month, FORECAST_MONTHS - 1)
     range_start = _quarter_start(first_month)
     range_end = month_end(month_add(_quarter_start(last_month), 2))
+    consolidated = currency is None
+    rates = rates_on(day=today) if consolidated else None
+    shown_currency = rates.base if consolidated else currency
 
     base = deal_filter(Deal.objects.all(), pipeline=pipeline, owner_id=owner_id)
+    deals = base if consolidated else base.filter(currency=currency)
     amount_field = DecimalField(max_digits=20, decimal_places=2)
+    group = ("owner_id", "month", "currency") if consolidated else ("owner_id", "month")
     open_rows = (
-        base.filter(
-            currency=currency,
+        deals.filter(
             stage__kind=Stage.Kind.OPEN,
             expected_close_date__isnull=False,
             expected_close_date__lte=range_end,
         )
         .annotate(month=TruncMonth("expected_close_date"))
-        .values("owner_id", "month")
+        .values(*group)
         .annotate(
             best_case=Sum("amount"),
             weighted_x100=Sum(F("amount") * F("stage__probability"), output_field=amount_field),
@@ -111,26 +129,36 @@ def forecast_build(
     tz = timezone.get_current_timezone()
     start_dt = datetime.datetime.combine(range_start, datetime.time.min, tzinfo=tz)
     end_dt = datetime.datetime.combine(range_end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    won = deals.filter(stage__kind=Stage.Kind.WON, closed_at__gte=start_dt, closed_at__lt=end_dt)
+    if consolidated:
+        won = won.annotate(converted=converted_on_close_expr(rates.base))
     won_rows = (
-        base.filter(
-            currency=currency, stage__kind=Stage.Kind.WON, closed_at__gte=start_dt, closed_at__lt=end_dt
-        )
-        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        won.annotate(month=TruncMonth("closed_at", tzinfo=tz))
         .values("owner_id", "month")
-        .annotate(won=Sum("amount"))
+        .annotate(won=Sum("converted" if consolidated else "amount"))
         .order_by()
     )
 
+    unconverted: set[str] = set()
     cells: dict[tuple[datetime.date, int | None], Figures] = defaultdict(Figures)
     for row in open_rows:
         month = _as_date(row["month"])
         month = max(month, first_month)  # overdue but still open: expected now
+        if consolidated:
+            figures = _open_figures(row, lambda amount, code=row["currency"]: rates.convert(amount, code))
+            if figures is None:
+                unconverted.add(row["currency"])
+                continue
+        else:
+            figures = _open_figures(row, lambda amount: amount)
         cell = cells[(month, row["owner_id"])]
-        cell.best_case += row["best_case"] or ZERO
-        cell.weighted += ((row["weighted_x100"] or ZERO) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        cell.committed += row["committed"] or ZERO
+        cell.best_case += figures[0].quantize(CENT, rounding=ROUND_HALF_UP)
+        cell.weighted += figures[1]
+        cell.committed += figures[2].quantize(CENT, rounding=ROUND_HALF_UP)
     for row in won_rows:
-        cells[(_as_date(row["month"]), row["owner_id"])].won += row["won"] or ZERO
+        cells[(_as_date(row["month"]), row["owner_id"])].won += (row["won"] or ZERO).quantize(
+            CENT, rounding=ROUND_HALF_UP
+        )
 
     def period(label: str, start: datetime.date, end: datetime.date) -> ForecastPeriod:
         result = ForecastPeriod(label=label, start=start, end=end)
@@ -153,16 +181,24 @@ def forecast_build(
 
     owner_ids = {owner for (_, owner) in cells if owner is not None}
     owners = {user.pk: user for user in get_user_model().objects.filter(pk__in=owner_ids)}
-    other_currencies = sorted(
-        set(base.exclude(currency=currency).values_list("currency", flat=True).distinct().order_by())
-    )
+    if consolidated:
+        unconverted |= set(
+            won.filter(converted__isnull=True).values_list("currency", flat=True).distinct().order_by()
+        )
+        other_currencies = []
+    else:
+        other_currencies = sorted(
+            set(base.exclude(currency=currency).values_list("currency", flat=True).distinct().order_by())
+        )
     return Forecast(
-        currency=currency,
+        currency=shown_currency,
         today=today,
         months=months,
         quarters=quarters,
         owners=owners,
         other_currencies=other_currencies,
+        consolidated=consolidated,
+        unconverted=sorted(unconverted),
     )
 
 

@@ -9,6 +9,7 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
 
 from ..models import Deal, Pipeline, Stage
 from .common import CENT, ZERO, deal_filter
+from .currency import base_currency, converted_on_close_expr, rates_on
 
 
 @dataclass
@@ -45,25 +46,39 @@ class StageRow:
 
 
 def win_rates(
-    *, since: datetime.datetime, pipeline: Pipeline | None = None, currency: str = "USD"
+    *, since: datetime.datetime, pipeline: Pipeline | None = None, currency: str | None = None
 ) -> tuple[list[WinRateRow], WinRateRow]:
-    """Deals closed since `since`, per owner: won and lost counts (all currencies) and amounts (one currency)."""
-    in_currency = Case(When(currency=currency, then=F("amount")), default=ZERO, output_field=DecimalField())
-    rows = (
-        deal_filter(Deal.objects.all(), pipeline=pipeline)
-        .filter(stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST], closed_at__gte=since)
-        .values("owner_id", "stage__kind")
-        .annotate(n=Count("id"), total=Sum(in_currency), n_currency=Count("id", filter=Q(currency=currency)))
-        .order_by()
+    """Deals closed since `since`, per owner: won and lost counts (all currencies) and amounts.
+
+    Amounts are in the company currency (each deal converted at its close date's rate; deals without
+    a rate count in the win rate but not in the amounts), or, with `currency`, of that currency only.
+    """
+    closed = deal_filter(Deal.objects.all(), pipeline=pipeline).filter(
+        stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST], closed_at__gte=since
     )
+    if currency is None:
+        closed = closed.annotate(converted=converted_on_close_expr(base_currency()))
+        sums = {"total": Sum("converted"), "n_currency": Count("converted")}
+    else:
+        in_currency = Case(
+            When(currency=currency, then=F("amount")), default=ZERO, output_field=DecimalField()
+        )
+        sums = {"total": Sum(in_currency), "n_currency": Count("id", filter=Q(currency=currency))}
+    rows = closed.values("owner_id", "stage__kind").annotate(n=Count("id"), **sums).order_by()
     by_owner: dict[int | None, WinRateRow] = {}
     for row in rows:
         entry = by_owner.setdefault(row["owner_id"], WinRateRow())
         if row["stage__kind"] == Stage.Kind.WON:
-            entry.won, entry.won_amount = row["n"], row["total"] or ZERO
+            entry.won, entry.won_amount = (
+                row["n"],
+                (row["total"] or ZERO).quantize(CENT, rounding=ROUND_HALF_UP),
+            )
             entry.won_in_currency = row["n_currency"]
         else:
-            entry.lost, entry.lost_amount = row["n"], row["total"] or ZERO
+            entry.lost, entry.lost_amount = (
+                row["n"],
+                (row["total"] or ZERO).quantize(CENT, rounding=ROUND_HALF_UP),
+            )
     users = get_user_model().objects.in_bulk([pk for pk in by_owner if pk is not None])
     total = WinRateRow()
     for owner_id, entry in by_owner.items():
@@ -77,8 +92,12 @@ def win_rates(
     return ordered, total
 
 
-def deals_by_stage(*, pipeline: Pipeline | None = None, currency: str = "USD") -> list[StageRow]:
-    """Open deals per stage: count (all currencies), amount and weighted amount in one currency."""
+def deals_by_stage(*, pipeline: Pipeline | None = None, currency: str | None = None) -> list[StageRow]:
+    """Open deals per stage: count (all currencies), amount and weighted amount.
+
+    Amounts in the company currency at today's rates (currencies without a rate left out), or of
+    `currency` only.
+    """
     stages = (
         Stage.objects.filter(kind=Stage.Kind.OPEN)
         .select_related("pipeline")
@@ -87,18 +106,26 @@ def deals_by_stage(*, pipeline: Pipeline | None = None, currency: str = "USD") -
     if pipeline is not None:
         stages = stages.filter(pipeline=pipeline)
     rows = {stage.pk: StageRow(stage=stage) for stage in stages}
-    in_currency = Case(When(currency=currency, then=F("amount")), default=ZERO, output_field=DecimalField())
+    rates = rates_on() if currency is None else None
     sums = (
         deal_filter(Deal.objects.filter(stage__kind=Stage.Kind.OPEN), pipeline=pipeline)
-        .values("stage_id")
-        .annotate(n=Count("id"), total=Sum(in_currency))
+        .values("stage_id", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
         .order_by()
     )
     for row in sums:
         entry = rows.get(row["stage_id"])
-        if entry is not None:
-            entry.count, entry.amount = row["n"], row["total"] or ZERO
-            entry.weighted = (entry.amount * entry.stage.probability / 100).quantize(
-                CENT, rounding=ROUND_HALF_UP
-            )
+        if entry is None:
+            continue
+        entry.count += row["n"]
+        total = row["total"] or ZERO
+        amount = (
+            rates.convert(total, row["currency"])
+            if rates
+            else (total if row["currency"] == currency else ZERO)
+        )
+        entry.amount += amount or ZERO
+    for entry in rows.values():
+        entry.amount = entry.amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        entry.weighted = (entry.amount * entry.stage.probability / 100).quantize(CENT, rounding=ROUND_HALF_UP)
     return list(rows.values())

@@ -1,4 +1,4 @@
-"""The deals board: columns per stage, drag-and-drop moves and quick create."""
+"""The deals board: columns per stage that load more cards on scroll, drag-and-drop moves, quick create."""
 
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -9,19 +9,31 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import error_text, refused, toast
+from common.pickers import filter_picker, user_current
 
 from .. import selectors, services
+from ..currencies import CURRENCY_CHOICES
 from ..forms import MoveForm, QuickCreateForm
-from ..models import Currency, Deal, Stage
+from ..models import Deal, Stage
 from .permissions import ADD, CHANGE, VIEW
+
+PARTIALS = "pipeline/partials/board.html"
 
 
 def board_filters(data) -> dict:
+    """The board's filters from a query string or form: owner id or "none", close month, search."""
+    owner = (data.get("owner") or "").strip()
     return {
-        "owner_id": data.get("owner") or None,
+        "owner_id": owner if owner == "none" or (owner.isdigit() and len(owner) < 19) else None,
         "close_month": selectors.month_parse(data.get("month")),
-        "query": (data.get("q") or "").strip(),
+        "query": (data.get("q") or "").replace("\x00", "").strip()[:200],
     }
+
+
+def quick_currencies(rates) -> list[tuple[str, str]]:
+    """The quick-create form offers the company currency and those with a rate (the full list is on /new/)."""
+    known = rates.known
+    return [(code, label) for code, label in CURRENCY_CHOICES if code in known]
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -30,25 +42,49 @@ def board(request: HttpRequest) -> HttpResponse:
     pipelines = selectors.pipeline_list()
     pipeline = selectors.pipeline_pick(pipelines=pipelines, pipeline_id=request.GET.get("pipeline"))
     filters = board_filters(request.GET)
-    columns = selectors.board_columns(pipeline=pipeline, **filters) if pipeline else []
+    rates = selectors.rates_on()
+    columns = selectors.board_columns(pipeline=pipeline, rates=rates, **filters) if pipeline else []
     context = {
         "pipelines": pipelines,
         "pipeline": pipeline,
         "columns": columns,
-        "owners": selectors.owner_choices(),
         "filters": request.GET,
-        "currencies": Currency.choices,
+        "base_currency": rates.base,
+        "currencies": quick_currencies(rates),
         "deal_count": sum(column.count for column in columns),
         "today": timezone.localdate(),
     }
-    template = "pipeline/partials/_board.html" if request.htmx.target == "board" else "pipeline/board.html"
-    return render(request, template, context)
+    if request.htmx.target == "board":
+        return render(request, f"{PARTIALS}#board", context)
+    owner = filters["owner_id"] or ""
+    context["owner_picker"] = filter_picker(
+        name="owner",
+        url_name="pipeline:owner_pick",
+        empty="Everyone",
+        value=str(owner),
+        current=user_current(selectors.owner_choices(), str(owner)),
+        statics=(("none", "Unassigned"),),
+        element_id="board-owner",
+    )
+    return render(request, "pipeline/board.html", context)
+
+
+@permission_required(VIEW, raise_exception=True)
+@require_GET
+def stage_cards(request: HttpRequest, stage_pk: int) -> HttpResponse:
+    """The next page of an open column's cards (the column's end scrolled into view)."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_pk)
+    deals, cursor = selectors.board_cards(
+        stage=stage, after=request.GET.get("after", ""), **board_filters(request.GET)
+    )
+    context = {"stage": stage, "deals": deals, "next_cursor": cursor, "filters": request.GET}
+    return render(request, f"{PARTIALS}#cards", context | {"today": timezone.localdate()})
 
 
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
-    """The board's drop target: moves the deal, answers the re-rendered card and both column headers."""
+    """The board's drop target: moves the deal, answers its card and the heads of the two columns only."""
     deal = get_object_or_404(Deal.objects.select_related("stage", "pipeline"), pk=pk)
     form = MoveForm(request.POST)
     if not form.is_valid():
@@ -61,26 +97,29 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         return refused(error_text(exc))
-    filters = board_filters(request.POST)
     deal = selectors.deal_detail(pk=deal.pk)
     html = render_to_string(
-        "pipeline/partials/_card.html", {"deal": deal, "today": timezone.localdate()}, request=request
+        f"{PARTIALS}#card", {"deal": deal, "today": timezone.localdate()}, request=request
     )
-    for stage in {from_stage.pk: from_stage, to_stage.pk: to_stage}.values():
-        column = selectors.board_column(stage=stage, **filters)
-        html += render_to_string(
-            "pipeline/partials/_column_head.html", {"column": column, "oob": True}, request=request
-        )
-    response = HttpResponse(html)
-    return toast(response, f"“{deal.title}” moved to {to_stage.name}.")
+    stages = list({from_stage.pk: from_stage, to_stage.pk: to_stage}.values())
+    for column in selectors.board_heads(stages=stages, **board_filters(request.POST)):
+        html += render_to_string(f"{PARTIALS}#column-head", {"column": column, "oob": True}, request=request)
+    return toast(HttpResponse(html), f"“{deal.title}” moved to {to_stage.name}.")
 
 
 @permission_required(ADD, raise_exception=True)
 @require_POST
 def deal_quick_create(request: HttpRequest, stage_pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_pk)
+    rates = selectors.rates_on()
     form = QuickCreateForm(request.POST, prefix=f"quick{stage.pk}")
-    context = {"stage": stage, "form": form, "currencies": Currency.choices, "today": timezone.localdate()}
+    context = {
+        "stage": stage,
+        "form": form,
+        "currencies": quick_currencies(rates),
+        "base_currency": rates.base,
+        "today": timezone.localdate(),
+    }
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -95,15 +134,14 @@ def deal_quick_create(request: HttpRequest, stage_pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             return refused(error_text(exc))
-        deal = selectors.deal_detail(pk=deal.pk)
-        context["form"] = QuickCreateForm(prefix=f"quick{stage.pk}", initial={"currency": data["currency"]})
-        context["created"] = deal
         filters = board_filters(request.POST)
-        columns = selectors.board_columns(pipeline=stage.pipeline, **filters)
-        context["column"] = next(column for column in columns if column.stage.pk == stage.pk)
-        context["deal_count"] = sum(column.count for column in columns)
-        context["pipeline"] = stage.pipeline
-        context["filters"] = request.POST
-        response = render(request, "pipeline/partials/_quick_create.html", context)
-        return toast(response, f"Deal “{deal.title}” created.")
-    return render(request, "pipeline/partials/_quick_create.html", context)
+        context |= {
+            "form": QuickCreateForm(prefix=f"quick{stage.pk}", initial={"currency": data["currency"]}),
+            "created": selectors.deal_detail(pk=deal.pk),
+            "column": selectors.board_heads(stages=[stage], **filters)[0],
+            "deal_count": selectors.board_deal_count(pipeline=stage.pipeline, **filters),
+            "pipeline": stage.pipeline,
+            "filters": request.POST,
+        }
+        return toast(render(request, f"{PARTIALS}#quick-create", context), f"Deal “{deal.title}” created.")
+    return render(request, f"{PARTIALS}#quick-create", context)

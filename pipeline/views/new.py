@@ -11,7 +11,8 @@ from contacts.models import Company, Contact
 
 from .. import services
 from ..forms import DealCreateForm
-from ..models import Currency, Stage
+from ..models import Stage
+from ..selectors import base_currency
 from .permissions import ADD
 
 
@@ -31,7 +32,7 @@ def deal_new(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Deal “{deal.title}” created.")
                 return redirect(deal)
     else:
-        initial = {"owner": request.user.pk, "currency": Currency.USD}
+        initial = {"owner": request.user.pk, "currency": base_currency()}
         stage_id = request.GET.get("stage")
         stage = Stage.objects.filter(pk=stage_id).first() if stage_id and stage_id.isdigit() else None
         if stage is None:

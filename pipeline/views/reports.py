@@ -11,8 +11,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import selectors
-from ..models import Currency
+from ..currencies import CURRENCY_CHOICES, CURRENCY_CODES
 from .permissions import VIEW
+
+
+def _currency(request: HttpRequest) -> str | None:
+    """One currency asked for, or None: every deal, converted into the company currency."""
+    value = request.GET.get("currency", "")
+    return value if value in CURRENCY_CODES else None
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -24,10 +30,11 @@ def forecast(request: HttpRequest) -> HttpResponse:
         if request.GET.get("pipeline") in (None, "", "all")
         else selectors.pipeline_pick(pipelines=pipelines, pipeline_id=request.GET.get("pipeline"))
     )
-    currency = request.GET.get("currency") if request.GET.get("currency") in Currency.values else Currency.USD
+    currency = _currency(request)
     by = "quarter" if request.GET.get("by") == "quarter" else "month"
+    owner = request.GET.get("owner", "")
     result = selectors.forecast_build(
-        pipeline=pipeline, owner_id=request.GET.get("owner") or None, currency=currency
+        pipeline=pipeline, owner_id=owner if owner.isdigit() and len(owner) < 19 else None, currency=currency
     )
     periods = result.periods(by)
     if request.GET.get("format") == "csv":
@@ -38,7 +45,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "committed": [float(p.total.committed) for p in periods],
         "best_case": [float(p.total.best_case) for p in periods],
         "won": [float(p.total.won) for p in periods],
-        "currency": currency,
+        "currency": result.currency,
     }
     params = request.GET.copy()
     context = {
@@ -49,7 +56,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "pipeline": pipeline,
         "owners": selectors.owner_choices(),
         "filters": request.GET,
-        "currencies": Currency.choices,
+        "currencies": CURRENCY_CHOICES,
         "chart": chart,
         "csv_querystring": urlencode({**params.dict(), "format": "csv"}),
         "committed_min": selectors.COMMITTED_MIN_PROBABILITY,
@@ -97,7 +104,7 @@ def win_rate_report(request: HttpRequest) -> HttpResponse:
         if pipeline_param in (None, "", "all")
         else selectors.pipeline_pick(pipelines=pipelines, pipeline_id=pipeline_param)
     )
-    currency = request.GET.get("currency") if request.GET.get("currency") in Currency.values else Currency.USD
+    currency = _currency(request)
     days = request.GET.get("days") if request.GET.get("days") in WIN_RATE_PERIODS else "365"
     since = timezone.now() - datetime.timedelta(days=int(days))
     rows, total = selectors.win_rates(since=since, pipeline=pipeline, currency=currency)
@@ -108,7 +115,8 @@ def win_rate_report(request: HttpRequest) -> HttpResponse:
         "pipelines": pipelines,
         "pipeline": pipeline,
         "currency": currency,
-        "currencies": Currency.choices,
+        "shown_currency": currency or selectors.base_currency(),
+        "currencies": CURRENCY_CHOICES,
         "days": days,
         "periods": WIN_RATE_PERIODS.items(),
     }

@@ -33,6 +33,33 @@
     toast(evt.detail.message, evt.detail.kind || "success");
   });
 
+  // <form data-confirm="Question?"> asks before it is sent.
+  document.addEventListener("submit", function (evt) {
+    const question = evt.target.dataset && evt.target.dataset.confirm;
+    if (question && !window.confirm(question)) evt.preventDefault();
+  });
+
+  // <button data-copy="#selector"> copies the value (or text) of that element to the clipboard.
+  document.addEventListener("click", function (evt) {
+    const button = evt.target.closest && evt.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    const text = "value" in source ? source.value : source.textContent;
+    const done = function () { toast("Copied to the clipboard.", "success"); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { toast("Select the text and copy it with Ctrl+C.", "warning"); });
+    } else {
+      if (source.select) source.select();
+      try { document.execCommand("copy"); done(); } catch (e) { toast("Select the text and copy it with Ctrl+C.", "warning"); }
+    }
+  });
+
+  // <select data-autosubmit> submits its form when changed (report filters without a button).
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-autosubmit]") && evt.target.form) evt.target.form.submit();
+  });
+
   document.addEventListener("click", function (evt) {
     const results = document.getElementById("search-results");
     if (results && !evt.target.closest(".global-search")) results.innerHTML = "";
