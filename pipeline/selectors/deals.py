@@ -1,8 +1,9 @@
 """Reads of the deals list, the deal page, the contact and company panels and search."""
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from contacts.models import Activity, Task
+from contacts.models import Activity, Company, Contact, Task
+from contacts.search import InArraySubquery, terms, text_q
 
 from ..models import Deal, DealStageChange
 from .common import deal_filter, deal_queryset
@@ -54,5 +55,29 @@ def deal_list_for_company(*, company_id: int) -> QuerySet[Deal]:
     return deal_queryset().filter(company_id=company_id).order_by("stage__kind", "expected_close_date", "id")
 
 
-def deal_search(*, query: str, limit: int = 20) -> QuerySet[Deal]:
-    return deal_filter(deal_queryset(), query=query).order_by("-updated_at", "-id")[:limit]
+def deal_search(*, query: str, limit: int = 20) -> list[Deal]:
+    """The best matches for a search box: title, or the company's or contact's name (each term), ranked
+    exact title > title prefix > the rest, then the latest updated. Indexed on PostgreSQL (trigrams)."""
+    qs = deal_queryset()
+    query = (query or "").strip()
+    if not query:
+        return list(qs.order_by("-updated_at", "-id")[:limit])
+    for term in terms(query):
+        companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
+        contacts = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
+        qs = qs.filter(
+            text_q(term, ("title",))
+            | Q(company__in_array_subquery=companies)
+            | Q(contact__in_array_subquery=contacts)
+        )
+    rank = Case(
+        When(title__iexact=query, then=Value(0)),
+        When(title__istartswith=query, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(qs.annotate(rank=rank).order_by("rank", "-updated_at", "-id")[:limit])
+
+
+for _field in ("company", "contact"):
+    Deal._meta.get_field(_field).register_lookup(InArraySubquery)

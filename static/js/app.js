@@ -64,8 +64,32 @@
     const results = document.getElementById("search-results");
     if (results && !evt.target.closest(".global-search")) results.innerHTML = "";
   });
+  // Search results: arrow keys move from the box through the hits and back; Escape closes them.
+  function searchOptions() {
+    const results = document.getElementById("search-results");
+    return results ? Array.prototype.slice.call(results.querySelectorAll("[role=option]")) : [];
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "ArrowDown" && evt.key !== "ArrowUp") return;
+    const search = document.getElementById("global-search");
+    const options = searchOptions();
+    if (!search || !options.length) return;
+    const index = options.indexOf(document.activeElement);
+    if (evt.target !== search && index === -1) return;
+    evt.preventDefault();
+    let next = evt.key === "ArrowDown" ? index + 1 : index - 1;
+    if (index === -1) next = evt.key === "ArrowDown" ? 0 : options.length - 1;
+    options.forEach(function (option) { option.setAttribute("aria-selected", "false"); });
+    if (next < 0 || next >= options.length) { search.focus(); return; }
+    options[next].setAttribute("aria-selected", "true");
+    options[next].focus();
+  });
   document.addEventListener("keydown", function (evt) {
     const results = document.getElementById("search-results");
+    if (evt.key === "Escape" && results && results.contains(document.activeElement)) {
+      const search = document.getElementById("global-search");
+      if (search) search.focus();
+    }
     if (evt.key === "Escape" && results) results.innerHTML = "";
     if (evt.key === "/" && !evt.target.closest("input, textarea, select, [contenteditable]")) {
       const search = document.getElementById("global-search");
