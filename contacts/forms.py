@@ -147,6 +147,8 @@ class CompanyForm(ServiceForm):
 
 
 class ActivityForm(ServiceForm):
+    """The activity form of contact, company and deal pages (one set of labels, one date rule: the service's)."""
+
     kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.NOTE)
     subject = forms.CharField(max_length=200, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Details")
@@ -158,9 +160,12 @@ class ActivityForm(ServiceForm):
 
 
 class TaskForm(ServiceForm):
+    """The task form of contact, company and deal pages (one set of labels everywhere)."""
+
     title = forms.CharField(max_length=200)
     due_at = forms.DateTimeField(widget=DateTimeLocalInput(), required=False, label="Due")
     assignee = _owner_field("Assignee")
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes")
 
 
 class LoyaltyEnrollForm(ServiceForm):
@@ -176,16 +181,20 @@ class LoyaltyPointsForm(ServiceForm):
         ],
         label="Action",
     )
-    points_delta = forms.IntegerField(label="Points", help_text="Adjustments may be negative.")
+    points_delta = forms.IntegerField(
+        label="Points",
+        min_value=-10_000_000,
+        max_value=10_000_000,
+        help_text="How many points to add or redeem; only an adjustment may be negative.",
+    )
     text = forms.CharField(max_length=500, required=False, label="Reason")
 
     def delta(self) -> int:
-        """Points as the ledger stores them: redemptions are negative whatever sign was typed."""
+        """Points as the ledger stores them, signed by the action, never by abs(): a negative number
+        typed for "Add points" or "Redeem points" reaches the service, which refuses it with the reason."""
         points = self.cleaned_data["points_delta"]
         if self.cleaned_data["kind"] == LoyaltyNote.Kind.REDEEMED:
-            return -abs(points)
-        if self.cleaned_data["kind"] == LoyaltyNote.Kind.EARNED:
-            return abs(points)
+            return -points
         return points
 
 

@@ -12,6 +12,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -192,6 +193,17 @@ def task_list_for_company(*, company_id: int, limit: int = 50) -> list[Task]:
         .select_related("assignee", "contact")
         .order_by(F("done_at").desc(nulls_first=True), F("due_at").asc(nulls_last=True), "id")[:limit]
     )
+
+
+def loyalty_totals(*, account_id: int) -> dict[str, int]:
+    """Lifetime points earned, redeemed and adjusted (signed as in the ledger), in one query."""
+    kinds = LoyaltyNote.Kind
+    totals = LoyaltyNote.objects.filter(account_id=account_id).aggregate(
+        earned=Sum("points_delta", filter=Q(kind=kinds.EARNED)),
+        redeemed=Sum("points_delta", filter=Q(kind=kinds.REDEEMED)),
+        adjusted=Sum("points_delta", filter=Q(kind=kinds.ADJUSTED)),
+    )
+    return {key: value or 0 for key, value in totals.items()}
 
 
 def loyalty_ledger(*, account_id: int, limit: int = 20) -> list[LoyaltyNote]:

@@ -1,14 +1,10 @@
 """Forms of the deal pages; they parse input, the services in pipeline/services.py apply the rules."""
 
-import datetime
-
 from django import forms
-from django.utils import timezone
 
 from cdpcrm.forms import BootstrapFormMixin
 from common.pickers import PickerSelect, user_sub
 from contacts.forms import company_picker_field, contact_picker_field
-from contacts.models import Activity
 
 from .currencies import CURRENCY_CHOICES, DEFAULT_CURRENCY
 from .models import Deal, Stage
@@ -105,33 +101,3 @@ class QuickCreateForm(BootstrapFormMixin, forms.Form):
 class MoveForm(BootstrapFormMixin, forms.Form):
     stage = forms.ModelChoiceField(queryset=Stage.objects.all())
     lost_reason = forms.CharField(max_length=200, required=False)
-
-
-class ActivityForm(BootstrapFormMixin, forms.Form):
-    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
-    subject = forms.CharField(max_length=200, required=False)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    direction = forms.ChoiceField(choices=[("", "—"), *Activity.Direction.choices], required=False)
-    occurred_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    duration_minutes = forms.IntegerField(min_value=0, required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("subject") and not cleaned.get("body"):
-            self.add_error("subject", "Write a subject or some notes.")
-        if cleaned.get("occurred_at") and cleaned["occurred_at"] > timezone.now() + datetime.timedelta(
-            days=1
-        ):
-            self.add_error("occurred_at", "An activity that happened cannot be in the future.")
-        return cleaned
-
-
-class TaskForm(BootstrapFormMixin, forms.Form):
-    title = forms.CharField(max_length=200)
-    due_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    assignee = UserChoiceField(queryset=owner_choices(), required=False, widget=_owner_picker())
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

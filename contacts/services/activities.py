@@ -2,12 +2,11 @@
 
 import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import Activity, Company, Contact, Task
-from .common import assign_fields, strip_strings
+from .common import assign_fields, errors_collect, strip_strings
 
 ACTIVITY_FIELDS = frozenset(
     {
@@ -27,14 +26,33 @@ ACTIVITY_FIELDS = frozenset(
 TASK_FIELDS = frozenset({"title", "due_at", "assignee", "contact", "company", "deal_id", "notes"})
 
 
+# One rule for when an activity can have happened, wherever it is logged (contact, company, deal, API): not
+# before this day, and not in the future beyond a day's slack (the browser's time zone may be ahead of ours).
+ACTIVITY_EARLIEST = datetime.date(2000, 1, 1)
+ACTIVITY_FUTURE_SLACK = datetime.timedelta(days=1)
+
+
+def activity_time_error(occurred_at: datetime.datetime) -> str:
+    """Why `occurred_at` cannot be an activity's time, or "" when it can."""
+    if occurred_at > timezone.now() + ACTIVITY_FUTURE_SLACK:
+        return "An activity that happened cannot be in the future; plan it as a task instead."
+    if occurred_at.date() < ACTIVITY_EARLIEST:
+        return f"Pick a date from {ACTIVITY_EARLIEST:%-d %b %Y} on."
+    return ""
+
+
 def _activity_save(activity: Activity) -> None:
+    """Validate every field at once (what happened, when, on what), then save."""
+    extra = {}
     if activity.contact_id is None and activity.company_id is None:
-        raise ValidationError({"contact": "An activity needs a contact or a company."})
+        extra["contact"] = "An activity needs a contact or a company."
     if activity.kind in (Activity.Kind.NOTE,) and not (activity.body or activity.subject):
-        raise ValidationError({"body": "Write something in the note."})
+        extra["body"] = "Write something in the note."
     if activity.kind != Activity.Kind.NOTE and not (activity.subject or activity.body):
-        raise ValidationError({"subject": "Give a subject or a summary."})
-    activity.full_clean()
+        extra["subject"] = "Give a subject or a summary."
+    if activity.occurred_at and activity_time_error(activity.occurred_at):
+        extra["occurred_at"] = activity_time_error(activity.occurred_at)
+    errors_collect(activity, extra=extra)
     activity.save()
 
 

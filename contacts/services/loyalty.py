@@ -49,9 +49,15 @@ def loyalty_points_add(
     if delta == 0:
         raise ValidationError({"points_delta": "The number of points cannot be zero."})
     if kind == LoyaltyNote.Kind.EARNED and delta < 0:
-        raise ValidationError({"points_delta": "Earned points must be positive."})
+        raise ValidationError(
+            {"points_delta": "Added points are a positive number; to take points away, adjust or redeem."}
+        )
     if kind == LoyaltyNote.Kind.REDEEMED and delta > 0:
-        raise ValidationError({"points_delta": "Redeemed points must be negative."})
+        raise ValidationError(
+            {
+                "points_delta": "Redeemed points leave the balance: give how many to redeem as a positive number."
+            }
+        )
     locked = LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
     new_balance = locked.points_balance + delta
     if new_balance < 0:

@@ -15,7 +15,7 @@ from common.htmx import toast
 from .. import selectors, services
 from ..forms import ActivityForm
 from ..models import Company, Contact
-from .helpers import url_to
+from .helpers import changed, url_to
 
 
 def feed_context(activities: list, cursor: tuple | None, *, url: str) -> dict:
@@ -100,4 +100,4 @@ def _activity_create(request: HttpRequest, *, contact, company, redirect_to) -> 
             "show_contact": company is not None,
         },
     )
-    return toast(response, f"{activity.get_kind_display()} logged.")
+    return changed(toast(response, f"{activity.get_kind_display()} logged."))

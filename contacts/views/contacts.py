@@ -14,7 +14,7 @@ from ..forms import ActivityForm, ContactForm, TaskForm
 from ..models import Contact, LoyaltyAccount
 from ..panels import contact_panels_for
 from .activities import feed_context
-from .helpers import url_to
+from .helpers import changed, url_to
 from .loyalty import loyalty_context
 
 
@@ -92,7 +92,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if inline:
                 fresh = selectors.contact_list().get(pk=pk)
                 response = render(request, "contacts/partials/contact_facts.html#view", {"contact": fresh})
-                return toast(response, "Contact saved.")
+                return changed(toast(response, "Contact saved."))
             messages.success(request, "Contact saved.")
             return redirect(contact)
     if inline:

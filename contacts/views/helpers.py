@@ -2,7 +2,10 @@
 
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.urls import reverse
+
+from common.htmx import trigger
 
 
 def querystring(params: dict, **changes) -> str:
@@ -22,3 +25,11 @@ def sort_links(params: dict, columns: list[str], current: str) -> dict:
 
 def url_to(name: str, *args) -> str:
     return reverse(name, args=args)
+
+
+CONTACT_CHANGED = "crm-contact-changed"
+
+
+def changed(response: HttpResponse) -> HttpResponse:
+    """Tell the page that its record changed: panels of other apps (the timeline, the CDP card) reload."""
+    return trigger(response, CONTACT_CHANGED)

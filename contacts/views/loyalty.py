@@ -12,6 +12,7 @@ from common.htmx import toast
 from .. import selectors, services
 from ..forms import LoyaltyEnrollForm, LoyaltyNoteForm, LoyaltyPointsForm, LoyaltyTierForm
 from ..models import Contact, LoyaltyAccount
+from .helpers import changed
 
 
 def loyalty_context(contact: Contact, account: LoyaltyAccount | None, **forms) -> dict:
@@ -19,6 +20,7 @@ def loyalty_context(contact: Contact, account: LoyaltyAccount | None, **forms) -
         "contact": contact,
         "account": account,
         "ledger": selectors.loyalty_ledger(account_id=account.pk) if account else [],
+        "loyalty_totals": selectors.loyalty_totals(account_id=account.pk) if account else None,
         "enroll_form": forms.get("enroll_form") or LoyaltyEnrollForm(auto_id="enroll_%s"),
         "points_form": forms.get("points_form") or LoyaltyPointsForm(auto_id="points_%s"),
         "tier_form": forms.get("tier_form")
@@ -85,4 +87,4 @@ def contact_loyalty(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         account.refresh_from_db()
     extra = {} if done else {form_key: form, "open": action}
     response = render(request, "contacts/partials/_loyalty.html", loyalty_context(contact, account, **extra))
-    return toast(response, done) if done else response
+    return changed(toast(response, done)) if done else response

@@ -14,7 +14,7 @@ from common.htmx import toast
 from .. import selectors, services
 from ..forms import TaskForm
 from ..models import Company, Contact, Task
-from .helpers import querystring
+from .helpers import changed, querystring
 
 TASKS_PER_PAGE = 25
 
@@ -57,7 +57,7 @@ def _task_create(request: HttpRequest, *, contact, company, redirect_to) -> Http
             "show_target": company is not None,
         },
     )
-    return toast(response, "Task added.") if created else response
+    return changed(toast(response, "Task added.")) if created else response
 
 
 @require_POST
@@ -89,7 +89,9 @@ def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(request.POST.get("next") or "contacts:task_list")
     template = request.POST.get("row", "task")
     name = "contacts/partials/tasks.html#my-row" if template == "my" else "contacts/partials/tasks.html#row"
-    return toast(render(request, name, {"task": task, "show_target": template == "company"}), message)
+    return changed(
+        toast(render(request, name, {"task": task, "show_target": template == "company"}), message)
+    )
 
 
 @require_GET

@@ -9,10 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.htmx import error_text, refused, toast
 from contacts import services as contact_services
+from contacts.forms import ActivityForm, TaskForm
 from contacts.models import Task
 
 from .. import selectors, services
-from ..forms import ActivityForm, DealFieldsForm, MoveForm, TaskForm
+from ..forms import DealFieldsForm, MoveForm
 from ..models import Deal
 from .permissions import CHANGE, VIEW
 
@@ -153,7 +154,7 @@ def deal_activity_create(request: HttpRequest, pk: int) -> HttpResponse:
                 duration_minutes=data["duration_minutes"],
             )
         except ValidationError as exc:
-            form.add_error(None, error_text(exc))
+            form.add_service_error(exc)
         else:
             form = ActivityForm()
     if not request.htmx:
@@ -183,7 +184,7 @@ def deal_task_create(request: HttpRequest, pk: int) -> HttpResponse:
                 notes=data["notes"],
             )
         except ValidationError as exc:
-            form.add_error(None, error_text(exc))
+            form.add_service_error(exc)
         else:
             form = TaskForm(initial={"assignee": deal.owner_id})
     if not request.htmx:
