@@ -56,7 +56,10 @@ class Company(models.Model):
         verbose_name_plural = "companies"
         constraints = [
             models.UniqueConstraint(
-                Lower("domain"), condition=~models.Q(domain=""), name="company_domain_unique_when_set"
+                Lower("domain"),
+                condition=~models.Q(domain=""),
+                name="company_domain_unique_when_set",
+                violation_error_message="Another company already uses this domain.",
             )
         ]
         indexes = [models.Index(fields=["name"], name="company_name_idx")]
@@ -101,10 +104,15 @@ class Contact(models.Model):
         ordering = ["last_name", "first_name", "id"]
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="contact_email_unique_ci_when_set"
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="contact_email_unique_ci_when_set",
+                violation_error_message="Another contact already uses this email address.",
             ),
             models.CheckConstraint(
-                condition=~models.Q(first_name="", last_name="", email=""), name="contact_has_name_or_email"
+                condition=~models.Q(first_name="", last_name="", email=""),
+                name="contact_has_name_or_email",
+                violation_error_message="Give the contact a name or an email address.",
             ),
         ]
         indexes = [
@@ -164,6 +172,7 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=models.Q(contact__isnull=False) | models.Q(company__isnull=False),
                 name="activity_has_contact_or_company",
+                violation_error_message="An activity needs a contact or a company.",
             )
         ]
         indexes = [
@@ -231,7 +240,9 @@ class LoyaltyAccount(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(points_balance__gte=0), name="loyalty_balance_not_negative"
+                condition=models.Q(points_balance__gte=0),
+                name="loyalty_balance_not_negative",
+                violation_error_message="A loyalty balance cannot go below zero.",
             )
         ]
 
@@ -277,7 +288,11 @@ class RecentView(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "contact"], name="recentview_user_contact_unique")
+            models.UniqueConstraint(
+                fields=["user", "contact"],
+                name="recentview_user_contact_unique",
+                violation_error_message="This contact is already in the recently viewed list.",
+            )
         ]
         indexes = [models.Index(fields=["user", "-viewed_at"], name="recentview_user_time_idx")]
 

@@ -22,7 +22,10 @@ class Pipeline(models.Model):
         ordering = ["-is_default", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="pipeline_single_default"
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="pipeline_single_default",
+                violation_error_message="Only one pipeline can be the default.",
             )
         ]
 
@@ -49,10 +52,22 @@ class Stage(models.Model):
     class Meta:
         ordering = ["pipeline", "position", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(probability__lte=100), name="stage_probability_0_100"),
-            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"),
+            models.CheckConstraint(
+                condition=models.Q(probability__lte=100),
+                name="stage_probability_0_100",
+                violation_error_message="A stage's probability is between 0 and 100 %.",
+            ),
+            models.UniqueConstraint(
+                fields=["pipeline", "name"],
+                name="stage_name_unique_in_pipeline",
+                violation_error_message="This pipeline already has a stage with this name.",
+            ),
             # Target of the composite foreign key deal(pipeline_id, stage_id) -> stage(pipeline_id, id).
-            models.UniqueConstraint(fields=["pipeline", "id"], name="stage_pipeline_id_unique"),
+            models.UniqueConstraint(
+                fields=["pipeline", "id"],
+                name="stage_pipeline_id_unique",
+                violation_error_message="This stage is already in the pipeline.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,7 +172,11 @@ class Deal(models.Model):
     class Meta:
         ordering = ["expected_close_date", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0),
+                name="deal_amount_not_negative",
+                violation_error_message="A deal's amount cannot be negative.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(currency__in=CURRENCY_CODES),
                 name="deal_currency_iso_4217",

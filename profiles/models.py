@@ -147,7 +147,9 @@ class Profile(models.Model):
         ordering = ["-last_seen", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(merged_into=models.F("id")), name="profile_not_merged_into_itself"
+                condition=~models.Q(merged_into=models.F("id")),
+                name="profile_not_merged_into_itself",
+                violation_error_message="A profile cannot be merged into itself.",
             )
         ]
 
@@ -243,6 +245,7 @@ class ComputedTrait(models.Model):
             models.CheckConstraint(
                 condition=models.Q(aggregation="count") | ~models.Q(property=""),
                 name="computedtrait_property_unless_count",
+                violation_error_message="Pick the event property to aggregate (only a count needs none).",
             )
         ]
 
@@ -267,7 +270,13 @@ class Identity(models.Model):
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                name="identity_kind_value_unique",
+                violation_error_message="Another profile already has this identifier.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -322,7 +331,11 @@ class Event(models.Model):
     class Meta:
         ordering = ["-timestamp", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "message_id"], name="event_source_message_unique"),
+            models.UniqueConstraint(
+                fields=["source", "message_id"],
+                name="event_source_message_unique",
+                violation_error_message="This source already sent an event with this messageId.",
+            ),
         ]
         indexes = [
             models.Index(fields=["profile", "-timestamp"], name="event_profile_time_idx"),
