@@ -140,6 +140,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# One date format on every page (cdpcrm/formats/en/formats.py): "12 May 2026" and "12 May 2026, 14:05".
+FORMAT_MODULE_PATH = ["cdpcrm.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

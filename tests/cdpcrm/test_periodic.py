@@ -1,6 +1,7 @@
 """`manage.py periodic`: the embedded mode's stand-in for celery beat (`make run` starts it with --loop)."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -41,14 +42,13 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch, capsys):
     assert "periodic job profiles-sweep-inbox failed" in capsys.readouterr().err
 
 
-def test_with_a_broker_it_refuses_and_names_celery_beat():
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with pytest.raises(CommandError, match="celery -A cdpcrm beat"):
-            call_command("periodic")
-    finally:
-        app.conf.task_always_eager = previous
+def test_with_a_broker_it_refuses_and_names_celery_beat(monkeypatch):
+    # The command's view of the Celery app, as with a broker configured (eager off); the real app's
+    # configuration is left alone, so no later test inherits the change.
+    broker_app = SimpleNamespace(conf=SimpleNamespace(task_always_eager=False))
+    monkeypatch.setattr("cdpcrm.management.commands.periodic.app", broker_app)
+    with pytest.raises(CommandError, match="celery -A cdpcrm beat"):
+        call_command("periodic")
 
 
 def test_jobs_come_due_on_their_own_schedule():

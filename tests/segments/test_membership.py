@@ -2,6 +2,7 @@
 
 import datetime
 import json
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -127,7 +128,11 @@ def test_window_expiry_is_scheduled_for_the_moment_the_event_leaves_the_window(m
     seg = f.segment({"event": "Product Added", "within": {"hours": 24}})
     f.event(prof, "Product Added", at=T0)
     scheduled = []
-    celery_app.conf.task_always_eager = False  # restored by the autouse fixture of conftest
+    # As with a broker (eager off): the service's view of the Celery app only; the real app is left alone,
+    # since it reads CELERY_TASK_ALWAYS_EAGER from the Django settings first, whatever conf was given.
+    monkeypatch.setattr(
+        "segments.services.celery_app", SimpleNamespace(conf=SimpleNamespace(task_always_eager=False))
+    )
     monkeypatch.setattr(
         tasks.segment_window_recheck_task, "apply_async", lambda args, eta: scheduled.append((args, eta))
     )
@@ -137,7 +142,7 @@ def test_window_expiry_is_scheduled_for_the_moment_the_event_leaves_the_window(m
     assert members(seg) == {prof.pk}
     assert scheduled == [([seg.pk, [prof.pk]], T0 + datetime.timedelta(hours=24))]
 
-    celery_app.conf.task_always_eager = True
+    monkeypatch.setattr("segments.services.celery_app", celery_app)
     with time_machine.travel(T0 + datetime.timedelta(hours=23, minutes=59, seconds=59), tick=False):
         tasks.segment_window_recheck_task(seg.pk, [prof.pk])
     assert members(seg) == {prof.pk}
