@@ -1,9 +1,12 @@
 """Project-level pages: home ("my work"), global search, reports index, login and health check."""
 
+import logging
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -12,6 +15,8 @@ from contacts import selectors as contact_selectors
 from . import health
 from .reports import reports_for
 from .search import search_all
+
+logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -50,3 +55,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page with the navigation; if that page cannot render (the database is down), a plain one."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:  # noqa: BLE001 - the error page must never fail itself
+        logger.exception("the styled 500 page failed to render; serving the plain one")
+        return HttpResponse(loader.get_template("500_plain.html").render(), status=500)
