@@ -10,9 +10,8 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from contacts import selectors as contact_selectors
-
 from . import health
+from .home import sections_for
 from .reports import reports_for
 from .search import search_all
 
@@ -26,11 +25,8 @@ class LoginView(auth_views.LoginView):
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    context = {
-        "tasks": contact_selectors.task_list_due_for(user=request.user, limit=10),
-        "recent_contacts": contact_selectors.contact_list_recent_for(user=request.user, limit=10),
-    }
-    return render(request, "cdpcrm/home.html", context)
+    """What the user's roles work on first (cdpcrm/home.py): tickets, deals, tasks, sources, segments."""
+    return render(request, "cdpcrm/home.html", {"sections": sections_for(request.user)})
 
 
 @require_GET
