@@ -20,6 +20,7 @@
         ? chosen.length + " selected"
         : count.dataset.emptyText || count.textContent;
     }
+    form.classList.toggle("has-selection", chosen.length > 0);
     form.querySelectorAll("[data-needs-selection]").forEach(function (button) {
       button.disabled = chosen.length === 0;
     });
