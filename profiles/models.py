@@ -23,6 +23,9 @@ class Source(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     write_key_hash = models.CharField(max_length=64, unique=True)
     write_key_prefix = models.CharField(max_length=12, help_text="First characters of the key, for display.")
+    # A website's key is public (it is in every page's analytics.js snippet), so marketers can copy it any
+    # time; any other source's key is secret and only its hash is kept.
+    public_write_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     enabled = models.BooleanField(default=True)
     events_accepted = models.PositiveBigIntegerField(default=0)
     events_rejected = models.PositiveBigIntegerField(default=0)
@@ -33,6 +36,13 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="website") | models.Q(public_write_key=""),
+                name="source_public_key_only_for_websites",
+                violation_error_message="Only a website's write key is kept readable.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -57,7 +57,9 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recent_events": selectors.source_recent_events(source=source),
         "pending": selectors.source_pending_batches(source=source),
         "host_url": request.build_absolute_uri("/").rstrip("/"),
-        "snippet": analytics_snippet(host_url=request.build_absolute_uri("/")),
+        "snippet": analytics_snippet(
+            host_url=request.build_absolute_uri("/"), write_key=source.public_write_key or "WRITE_KEY"
+        ),
         "csv_form": CsvUploadForm(),
     }
     return render(request, "profiles/source_detail.html", context)
