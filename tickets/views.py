@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.htmx import error_text, toast
 from contacts.models import Company, Contact, LoyaltyAccount
+from contacts.panels import contact_panels_for
 from contacts.services import contact_create
 
 from . import selectors, services
@@ -93,6 +94,12 @@ def _detail_context(request: HttpRequest, ticket: Ticket, *, reply_form: ReplyFo
         "contact": contact,
         "loyalty": loyalty,
         "deals_url": deals_url if request.user.has_perm("pipeline.view_deal") else "",
+        # CDP context (orders, last seen, segments) from the apps above, loaded with htmx.
+        "customer_panels": [
+            entry
+            for entry in contact_panels_for(user=request.user, contact_id=contact.pk)
+            if entry["panel"].placement == "customer"
+        ],
         "other_tickets": selectors.ticket_list_for_contact(
             contact_id=contact.pk, exclude_id=ticket.pk, limit=5
         ),
