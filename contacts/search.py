@@ -13,7 +13,7 @@ Ranked searches order exact matches first, then prefix matches, then the rest.
 
 import re
 
-from django.db.models import Case, IntegerField, Lookup, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Concat
 
 from .models import Company, Contact
@@ -24,28 +24,15 @@ _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 _MIN_PHONE_DIGITS = 5
 
 
-class InArraySubquery(Lookup):
-    """`fk IN (SELECT ...)` that PostgreSQL can OR with other index conditions (`= ANY(ARRAY(...))`).
+def any_of(model, *querysets) -> Q:
+    """Rows of `model` found by any of the querysets: `pk IN (a UNION ALL b ...)`.
 
-    A plain IN-subquery inside an OR becomes a filter evaluated row by row (a sequential scan); as an
-    array computed once it is an index condition, so "name contains x OR company name contains x" stays
-    two bitmap index scans.
+    "Name contains x OR company name contains x" written as one OR over a join can use no index; as a
+    union each branch uses its own (trigram on the name, the company_id index for the company's
+    contacts) and PostgreSQL joins the ids once (a hash semi-join), however many match.
     """
-
-    lookup_name = "in_array_subquery"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
-
-    def as_postgresql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
-
-
-Contact._meta.get_field("company").register_lookup(InArraySubquery)
+    first, *rest = [qs.order_by().values("pk") for qs in querysets]
+    return Q(pk__in=first.union(*rest, all=True)) if rest else Q(pk__in=first)
 
 
 def terms(query: str) -> list[str]:
@@ -85,7 +72,13 @@ def contact_search_filter(qs: QuerySet[Contact], query: str) -> QuerySet[Contact
         return qs.filter(phone__contains=digits)
     for term in terms(query):
         companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
-        qs = qs.filter(text_q(term, CONTACT_TEXT_FIELDS) | Q(company__in_array_subquery=companies))
+        qs = qs.filter(
+            any_of(
+                Contact,
+                Contact.objects.filter(text_q(term, CONTACT_TEXT_FIELDS)),
+                Contact.objects.filter(company__in=companies),
+            )
+        )
     return qs
 
 

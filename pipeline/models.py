@@ -190,7 +190,9 @@ class Deal(models.Model):
             models.Index(fields=["closed_at"], name="deal_closed_at_idx"),
             # The board's columns: open ones page by close date, won/lost ones show the latest closed.
             models.Index(fields=["stage", "expected_close_date", "id"], name="deal_column_cards_idx"),
-            models.Index(fields=["stage", "-closed_at"], name="deal_column_closed_idx"),
+            models.Index(fields=["stage", "-closed_at", "-id"], name="deal_column_closed_idx"),
+            # Column totals (count and sum per currency) read from the index alone on PostgreSQL.
+            models.Index(fields=["stage", "currency"], include=["amount"], name="deal_column_totals_idx"),
         ]
 
     def __str__(self) -> str:

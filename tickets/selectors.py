@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Least
 
 from contacts.models import Contact
-from contacts.search import InArraySubquery, text_q
+from contacts.search import any_of, text_q
 
 from .models import DONE_STATUSES, PRIORITY_RANK, Priority, Ticket, TicketEvent, TicketMessage
 from .sla import breached_q, breaching_within_q
@@ -122,10 +122,13 @@ def ticket_search_q(query: str) -> Q:
     for term in query.split():
         ref = term.lstrip("#")
         customers = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
-        term_q = text_q(term, ("subject",)) | Q(contact__in_array_subquery=customers)
+        branches = [
+            Ticket.objects.filter(text_q(term, ("subject",))),
+            Ticket.objects.filter(contact__in=customers),
+        ]
         if ref.isdigit() and len(ref) < 19:
-            term_q |= Q(pk=int(ref))
-        q &= term_q
+            branches.append(Ticket.objects.filter(pk=int(ref)))
+        q &= any_of(Ticket, *branches)
     return q
 
 
@@ -146,9 +149,6 @@ def ticket_search(*, query: str, limit: int = 20) -> list[Ticket]:
         .annotate(rank=rank)
         .order_by("rank", "-created_at", "-id")[:limit]
     )
-
-
-Ticket._meta.get_field("contact").register_lookup(InArraySubquery)
 
 
 def ticket_detail_get(*, pk: int) -> Ticket:

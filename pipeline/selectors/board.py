@@ -143,7 +143,8 @@ def board_cards(
     """
     qs = _filtered(_cards().filter(stage=stage), owner_id=owner_id, close_month=close_month, query=query)
     if stage.kind != Stage.Kind.OPEN:
-        deals = list(qs.order_by(F("closed_at").desc(nulls_last=True), "-id")[:CLOSED_RECENT])
+        # Won and lost deals always have closed_at (deal_move sets it): plain DESC matches the index.
+        deals = list(qs.order_by("-closed_at", "-id")[:CLOSED_RECENT])
         cursor = ""
     else:
         position = cursor_decode(after)

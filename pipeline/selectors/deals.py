@@ -1,9 +1,9 @@
 """Reads of the deals list, the deal page, the contact and company panels and search."""
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from contacts.models import Activity, Company, Contact, Task
-from contacts.search import InArraySubquery, terms, text_q
+from contacts.search import any_of, terms, text_q
 
 from ..models import Deal, DealStageChange
 from .common import deal_filter, deal_queryset
@@ -66,9 +66,12 @@ def deal_search(*, query: str, limit: int = 20) -> list[Deal]:
         companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
         contacts = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
         qs = qs.filter(
-            text_q(term, ("title",))
-            | Q(company__in_array_subquery=companies)
-            | Q(contact__in_array_subquery=contacts)
+            any_of(
+                Deal,
+                Deal.objects.filter(text_q(term, ("title",))),
+                Deal.objects.filter(company__in=companies),
+                Deal.objects.filter(contact__in=contacts),
+            )
         )
     rank = Case(
         When(title__iexact=query, then=Value(0)),
@@ -77,7 +80,3 @@ def deal_search(*, query: str, limit: int = 20) -> list[Deal]:
         output_field=IntegerField(),
     )
     return list(qs.annotate(rank=rank).order_by("rank", "-updated_at", "-id")[:limit])
-
-
-for _field in ("company", "contact"):
-    Deal._meta.get_field(_field).register_lookup(InArraySubquery)

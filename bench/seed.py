@@ -1,0 +1,161 @@
+"""Bulk seeding for the CRM benches: contacts, companies and deals straight into PostgreSQL with SQL.
+
+Rows are made by INSERT ... SELECT over generate_series (hundreds of thousands a minute) and marked with
+a "bench-" lead source / domain so the benches can top a table up to a size and find their rows again.
+PostgreSQL only; the benches say so and exit on another database.
+"""
+
+from django.db import connection
+
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "David",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Garcia",
+    "Smith",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+    "Nguyen",
+    "Okafor",
+    "Silva",
+    "Dubois",
+    "Jensen",
+    "Tanaka",
+    "Haddad",
+    "Novak",
+    "Andersson",
+    "Moreau",
+    "Fischer",
+    "Costa",
+    "Ivanova",
+    "Lopez",
+    "Brown",
+    "Wilson",
+    "Kim",
+    "Patel",
+    "Singh",
+    "Cohen",
+    "Yilmaz",
+    "Horvat",
+    "Popescu",
+    "Murphy",
+    "Walsh",
+]
+WORDS = [
+    "Nord",
+    "Atelier",
+    "Linen",
+    "Summit",
+    "Beacon",
+    "Velvet",
+    "Orbital",
+    "Maison",
+    "Thread",
+    "Crescent",
+    "Loom",
+    "Silk",
+    "Denim",
+    "Saffron",
+    "Juniper",
+    "Sterling",
+    "Modish",
+    "Evergreen",
+    "Relay",
+    "Vertex",
+]
+KINDS = [
+    "Trading",
+    "Retail",
+    "Fashion",
+    "Textiles",
+    "Supplies",
+    "Group",
+    "Studio",
+    "Partners",
+    "Goods",
+    "Works",
+]
+
+
+def _array(values: list[str]) -> str:
+    return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        raise SystemExit("This bench needs PostgreSQL: set DATABASE_URL=postgres://... (migrated).")
+
+
+def count(table: str, where: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE {where}")  # noqa: S608 - constant SQL
+        return cursor.fetchone()[0]
+
+
+def companies_top_up(total: int) -> int:
+    have = count("contacts_company", "domain LIKE 'bench-%'")
+    if have < total:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO contacts_company (name, domain, industry, size, phone, address, created_at, updated_at)
+                SELECT ({_array(WORDS)})[1 + (i * 7) %% {len(WORDS)}] || ' ' ||
+                       ({_array(KINDS)})[1 + (i * 13) %% {len(KINDS)}] || ' ' || i,
+                       'bench-' || i || '.example', 'Retail', '', '+1' || (2000000000 + i * 37), '', now(), now()
+                FROM generate_series(%s, %s) AS i
+                """,  # noqa: S608 - constant SQL
+                [have + 1, total],
+            )
+    return total
+
+
+def contacts_top_up(total: int) -> int:
+    """At least `total` bench contacts, spread over the bench companies (one in ten without a company)."""
+    have = count("contacts_contact", "lead_source = 'bench'")
+    if have >= total:
+        return have
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), count(*) FROM contacts_company WHERE domain LIKE 'bench-%'")
+        first_company, companies = cursor.fetchone()
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_contact (first_name, last_name, email, phone, job_title, company_id, owner_id,
+                                          lifecycle_stage, lead_source, created_at, updated_at)
+            SELECT ({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}],
+                   ({_array(LAST)})[1 + (i * 104729) %% {len(LAST)}],
+                   lower(({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}]) || '.' || i || '@mail-' || (i %% 97) || '.example',
+                   '+1' || (3100000000 + i),
+                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE %s + (i * 31) %% %s END, NULL,
+                   'lead', 'bench', now(), now()
+            FROM generate_series(%s, %s) AS i
+            """,  # noqa: S608 - constant SQL
+            [first_company, companies, have + 1, total],
+        )
+        cursor.execute("ANALYZE contacts_contact")
+        cursor.execute("ANALYZE contacts_company")
+    return total
