@@ -126,7 +126,7 @@ def companies_top_up(total: int) -> int:
                 INSERT INTO contacts_company (name, domain, industry, size, phone, address, created_at, updated_at)
                 SELECT ({_array(WORDS)})[1 + (i * 7) %% {len(WORDS)}] || ' ' ||
                        ({_array(KINDS)})[1 + (i * 13) %% {len(KINDS)}] || ' ' || i,
-                       'bench-' || i || '.example', 'Retail', '', '+1' || (2000000000 + i * 37), '', now(), now()
+                       'bench-' || i || '.example', 'Retail', '', '+1' || (2000000000::bigint + i * 37), '', now(), now()
                 FROM generate_series(%s, %s) AS i
                 """,  # noqa: S608 - constant SQL
                 [have + 1, total],
@@ -149,7 +149,7 @@ def contacts_top_up(total: int) -> int:
             SELECT ({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}],
                    ({_array(LAST)})[1 + (i * 104729) %% {len(LAST)}],
                    lower(({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}]) || '.' || i || '@mail-' || (i %% 97) || '.example',
-                   '+1' || (3100000000 + i),
+                   '+1' || (3100000000::bigint + i),
                    '', CASE WHEN i %% 10 = 0 THEN NULL ELSE %s + (i * 31) %% %s END, NULL,
                    'lead', 'bench', now(), now()
             FROM generate_series(%s, %s) AS i
