@@ -124,8 +124,8 @@ def companies_top_up(total: int) -> int:
             cursor.execute(
                 f"""
                 INSERT INTO contacts_company (name, domain, industry, size, phone, address, created_at, updated_at)
-                SELECT ({_array(WORDS)})[1 + (i * 7) %% {len(WORDS)}] || ' ' ||
-                       ({_array(KINDS)})[1 + (i * 13) %% {len(KINDS)}] || ' ' || i,
+                SELECT ({_array(WORDS)})[1 + ((i::bigint * 7) %% {len(WORDS)})::int] || ' ' ||
+                       ({_array(KINDS)})[1 + ((i::bigint * 13) %% {len(KINDS)})::int] || ' ' || i,
                        'bench-' || i || '.example', 'Retail', '', '+1' || (2000000000::bigint + i * 37), '', now(), now()
                 FROM generate_series(%s, %s) AS i
                 """,  # noqa: S608 - constant SQL
@@ -146,11 +146,11 @@ def contacts_top_up(total: int) -> int:
             f"""
             INSERT INTO contacts_contact (first_name, last_name, email, phone, job_title, company_id, owner_id,
                                           lifecycle_stage, lead_source, created_at, updated_at)
-            SELECT ({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}],
-                   ({_array(LAST)})[1 + (i * 104729) %% {len(LAST)}],
-                   lower(({_array(FIRST)})[1 + (i * 7919) %% {len(FIRST)}]) || '.' || i || '@mail-' || (i %% 97) || '.example',
+            SELECT ({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int],
+                   ({_array(LAST)})[1 + ((i::bigint * 104729) %% {len(LAST)})::int],
+                   lower(({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int]) || '.' || i || '@mail-' || (i %% 97) || '.example',
                    '+1' || (3100000000::bigint + i),
-                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE %s + (i * 31) %% %s END, NULL,
+                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE %s + ((i::bigint * 31) %% %s) END, NULL,
                    'lead', 'bench', now(), now()
             FROM generate_series(%s, %s) AS i
             """,  # noqa: S608 - constant SQL
