@@ -140,8 +140,13 @@ def contacts_top_up(total: int) -> int:
     if have >= total:
         return have
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), count(*) FROM contacts_company WHERE domain LIKE 'bench-%'")
-        first_company, companies = cursor.fetchone()
+        # Bench companies by rank: their ids need not be contiguous.
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bench_company_rank AS SELECT row_number() OVER (ORDER BY id) AS n, id"
+            " FROM contacts_company WHERE domain LIKE 'bench-%'"
+        )
+        cursor.execute("SELECT count(*) FROM bench_company_rank")
+        companies = cursor.fetchone()[0]
         cursor.execute(
             f"""
             INSERT INTO contacts_contact (first_name, last_name, email, phone, job_title, company_id, owner_id,
@@ -150,11 +155,12 @@ def contacts_top_up(total: int) -> int:
                    ({_array(LAST)})[1 + ((i::bigint * 104729) %% {len(LAST)})::int],
                    lower(({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int]) || '.' || i || '@mail-' || (i %% 97) || '.example',
                    '+1' || (3100000000::bigint + i),
-                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE %s + ((i::bigint * 31) %% %s) END, NULL,
+                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE rank.id END, NULL,
                    'lead', 'bench', now(), now()
             FROM generate_series(%s, %s) AS i
+            LEFT JOIN bench_company_rank AS rank ON rank.n = 1 + (i::bigint * 31) %% %s
             """,  # noqa: S608 - constant SQL
-            [first_company, companies, have + 1, total],
+            [have + 1, total, companies],
         )
         cursor.execute("ANALYZE contacts_contact")
         cursor.execute("ANALYZE contacts_company")
