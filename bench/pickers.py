@@ -55,8 +55,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=500_000)
     parser.add_argument("--companies", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reseed", action="store_true", help="drop the bench contacts and seed them again")
     args = parser.parse_args()
     seed.require_postgres()
+    if args.reseed:
+        seed.contacts_drop()
     start = time.perf_counter()
     seed.companies_top_up(args.companies)
     contacts = seed.contacts_top_up(args.contacts)

@@ -59,8 +59,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--companies", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--reseed", action="store_true", help="drop the bench contacts and seed them again")
     args = parser.parse_args()
     seed.require_postgres()
+    if args.reseed:
+        seed.contacts_drop()
     setup_test_environment()  # the test client then records each response's context (match counts)
     start = time.perf_counter()
     seed.companies_top_up(args.companies)

@@ -114,17 +114,40 @@ def contact_rank(query: str) -> Case:
     )
 
 
+# A type-ahead shows 20 rows: it ranks at most this many candidates per branch, so a very common term
+# (every "Olga") costs the same as a rare one. The list page, which counts every match, does not cap.
+CANDIDATES = 200
+
+
+def _candidates(*branches: QuerySet) -> list[int]:
+    ids: list[int] = []
+    for branch in branches:
+        ids.extend(branch.order_by().values_list("pk", flat=True)[:CANDIDATES])
+    return list(dict.fromkeys(ids))
+
+
 def contact_search(*, query: str, limit: int = PICKER_LIMIT) -> list[Contact]:
     """The best `limit` contacts for a type-ahead or global search, ranked, with their company."""
     qs = Contact.objects.select_related("company").annotate(
         search_name=Concat("first_name", Value(" "), "last_name")
     )
-    if query.strip():
-        qs = contact_search_filter(qs, query).annotate(rank=contact_rank(query))
-        order = ("rank", "last_name", "first_name", "id")
+    query = query.strip()
+    if not query:
+        return list(qs.order_by("last_name", "first_name", "id")[:limit])
+    digits = phone_digits(query)
+    first = terms(query)[0]
+    if digits:
+        branches = [Contact.objects.filter(phone__contains=digits)]
     else:
-        order = ("last_name", "first_name", "id")
-    return list(qs.order_by(*order)[:limit])
+        companies = Company.objects.filter(text_q(first, ("name",))).values("pk")
+        branches = [
+            Contact.objects.filter(email__iexact=query),
+            Contact.objects.filter(text_q(first, CONTACT_TEXT_FIELDS)),
+            Contact.objects.filter(company__in=companies),
+        ]
+    qs = contact_search_filter(qs.filter(pk__in=_candidates(*branches)), query)
+    ranked = qs.annotate(rank=contact_rank(query)).order_by("rank", "last_name", "first_name", "id")
+    return list(ranked[:limit])
 
 
 def company_rank(query: str) -> Case:
@@ -139,13 +162,21 @@ def company_rank(query: str) -> Case:
 
 
 def company_search(*, query: str, limit: int = PICKER_LIMIT) -> list[Company]:
-    qs = Company.objects.all()
-    if query.strip():
-        qs = company_search_filter(qs, query).annotate(rank=company_rank(query))
-        order = ("rank", "name", "id")
-    else:
-        order = ("name", "id")
-    return list(qs.order_by(*order)[:limit])
+    query = query.strip()
+    if not query:
+        return list(Company.objects.order_by("name", "id")[:limit])
+    digits = phone_digits(query)
+    first = terms(query)[0]
+    branch = (
+        Company.objects.filter(phone__contains=digits)
+        if digits
+        else Company.objects.filter(text_q(first, COMPANY_TEXT_FIELDS))
+    )
+    qs = company_search_filter(
+        Company.objects.filter(pk__in=_candidates(Company.objects.filter(domain__iexact=query), branch)),
+        query,
+    )
+    return list(qs.annotate(rank=company_rank(query)).order_by("rank", "name", "id")[:limit])
 
 
 def rank_of(obj) -> int:
