@@ -13,8 +13,9 @@ Ranked searches order exact matches first, then prefix matches, then the rest.
 
 import re
 
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Lower
 
 from .models import Company, Contact
 
@@ -120,9 +121,19 @@ CANDIDATES = 200
 
 
 def _candidates(*branches: QuerySet) -> list[int]:
+    """Up to CANDIDATES ids from each branch.
+
+    On PostgreSQL a "LIMIT n" without ORDER BY tempts the planner into a sequential scan that stops at n
+    rows: fine for a common term, a scan of the whole table for a rare one. Forbidding it for these
+    reads keeps them on the trigram indexes (a bitmap scan stops fetching rows at the limit).
+    """
     ids: list[int] = []
-    for branch in branches:
-        ids.extend(branch.order_by().values_list("pk", flat=True)[:CANDIDATES])
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        for branch in branches:
+            ids.extend(branch.order_by().values_list("pk", flat=True)[:CANDIDATES])
     return list(dict.fromkeys(ids))
 
 
@@ -141,11 +152,17 @@ def contact_search(*, query: str, limit: int = PICKER_LIMIT) -> list[Contact]:
     else:
         companies = Company.objects.filter(text_q(first, ("name",))).values("pk")
         branches = [
-            Contact.objects.filter(email__iexact=query),
             Contact.objects.filter(text_q(first, CONTACT_TEXT_FIELDS)),
             Contact.objects.filter(company__in=companies),
         ]
-    qs = contact_search_filter(qs.filter(pk__in=_candidates(*branches)), query)
+        if "@" in query:
+            # The exact e-mail, through the unique index on lower(email) (a partial index: email <> '').
+            exact = Contact.objects.exclude(email="").annotate(email_lower=Lower("email"))
+            branches.insert(0, exact.filter(email_lower=query.lower()))
+    # The candidates match the first term (or the phone); the other terms still have to match.
+    qs = qs.filter(pk__in=_candidates(*branches))
+    if not digits and len(terms(query)) > 1:
+        qs = contact_search_filter(qs, " ".join(terms(query)[1:]))
     ranked = qs.annotate(rank=contact_rank(query)).order_by("rank", "last_name", "first_name", "id")
     return list(ranked[:limit])
 
