@@ -22,6 +22,7 @@ from .models import Company, Contact
 MIN_CONTAINS = 3
 PICKER_LIMIT = 20
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MIN_PHONE_DIGITS = 5
 
 
@@ -72,6 +73,16 @@ def contact_search_filter(qs: QuerySet[Contact], query: str) -> QuerySet[Contact
     if digits:
         return qs.filter(phone__contains=digits)
     for term in terms(query):
+        if _EMAIL.match(term):
+            # A whole e-mail address: its unique lower(email) index, not a trigram scan (every address
+            # shares the trigrams of "gmail.com").
+            qs = qs.filter(
+                pk__in=Contact.objects.exclude(email="")
+                .annotate(e=Lower("email"))
+                .filter(e=term.lower())
+                .values("pk")
+            )
+            continue
         companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
         qs = qs.filter(
             any_of(
