@@ -70,9 +70,11 @@ def _celery_eager(request):
     """Tasks run in-process unless the test drives a real worker (marked `worker`)."""
     eager = "worker" not in request.keywords
     previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = eager
+    # The app reads Django settings under the CELERY_ namespace and looks the prefixed name up first, so
+    # that is the key to override (the plain `task_always_eager` would be shadowed by the settings).
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = eager
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 def _user_in_role(role: str, **kwargs):
