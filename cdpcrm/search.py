@@ -1,9 +1,16 @@
-"""Global search across apps. Each provider returns a result group; cdpcrm sits above every app."""
+"""Global search across apps. Each provider returns a result group; cdpcrm sits above every app.
+
+Within a group hits are ranked exact > prefix > contains (each app's search selector does it); groups
+are ordered by their best hit, so an exact company name comes before contacts that merely contain it.
+Phone numbers match in any format a person types (contacts/search.py).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from contacts import selectors as contact_selectors
+from contacts.search import rank_of
 
 PER_GROUP = 5
 
@@ -13,6 +20,7 @@ class SearchHit:
     title: str
     subtitle: str
     url: str
+    rank: int = 2  # 0 exact, 1 prefix, 2 contains
 
 
 @dataclass
@@ -21,6 +29,10 @@ class SearchGroup:
     icon: str
     hits: list[SearchHit] = field(default_factory=list)
     more_url: str = ""
+
+    @property
+    def best_rank(self) -> int:
+        return min((hit.rank for hit in self.hits), default=3)
 
 
 def _contacts(query: str, user) -> SearchGroup | None:
@@ -31,20 +43,21 @@ def _contacts(query: str, user) -> SearchGroup | None:
             c.full_name,
             " · ".join(filter(None, [c.email, c.company.name if c.company else ""])),
             c.get_absolute_url(),
+            rank_of(c),
         )
         for c in contact_selectors.contact_search(query=query, limit=PER_GROUP)
     ]
-    return SearchGroup("Contacts", "person", hits, more_url=f"/contacts/?q={query}")
+    return SearchGroup("Contacts", "person", hits, more_url=f"/contacts/?q={quote(query)}")
 
 
 def _companies(query: str, user) -> SearchGroup | None:
     if not user.has_perm("contacts.view_company"):
         return None
     hits = [
-        SearchHit(c.name, c.domain, c.get_absolute_url())
+        SearchHit(c.name, c.domain, c.get_absolute_url(), rank_of(c))
         for c in contact_selectors.company_search(query=query, limit=PER_GROUP)
     ]
-    return SearchGroup("Companies", "building", hits, more_url=f"/companies/?q={query}")
+    return SearchGroup("Companies", "building", hits, more_url=f"/companies/?q={quote(query)}")
 
 
 def _tickets(query: str, user) -> SearchGroup | None:
@@ -60,7 +73,7 @@ def _tickets(query: str, user) -> SearchGroup | None:
         )
         for t in ticket_selectors.ticket_search(query=query, limit=PER_GROUP)
     ]
-    return SearchGroup("Tickets", "life-preserver", hits, more_url=f"/tickets/?view=all&q={query}")
+    return SearchGroup("Tickets", "life-preserver", hits, more_url=f"/tickets/?view=all&q={quote(query)}")
 
 
 def _deals(query: str, user) -> SearchGroup | None:
@@ -77,15 +90,14 @@ def _deals(query: str, user) -> SearchGroup | None:
                 )
             ),
             d.get_absolute_url(),
+            rank_of(d),
         )
         for d in pipeline_selectors.deal_search(query=query, limit=PER_GROUP)
     ]
-    return SearchGroup("Deals", "kanban", hits, more_url=f"/deals/list/?pipeline=all&q={query}")
+    return SearchGroup("Deals", "kanban", hits, more_url=f"/deals/list/?pipeline=all&q={quote(query)}")
 
 
 def _profiles(query: str, user) -> SearchGroup | None:
-    from urllib.parse import quote
-
     from profiles import profile_selectors
 
     if not user.has_perm("profiles.view_profile"):
@@ -111,5 +123,6 @@ SEARCH_PROVIDERS.append(_profiles)
 
 
 def search_all(*, query: str, user) -> list[SearchGroup]:
-    groups = (provider(query, user) for provider in SEARCH_PROVIDERS)
-    return [group for group in groups if group is not None and group.hits]
+    groups = [provider(query, user) for provider in SEARCH_PROVIDERS]
+    found = [group for group in groups if group is not None and group.hits]
+    return sorted(found, key=lambda group: group.best_rank)  # stable: the providers' order otherwise

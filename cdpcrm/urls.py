@@ -12,6 +12,8 @@ from profiles.tracking_urls import root_urlpatterns as tracking_root_urlpatterns
 from . import views
 from .api import router
 
+handler500 = "cdpcrm.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,1 +1,1 @@
-"""Small helpers every app may import (it imports no app): the REST API's error contract and pagination."""
+"""Small helpers every app may import: the REST API contract, htmx responses, pickers, CSV; imports no app."""

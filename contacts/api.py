@@ -1,13 +1,20 @@
 """REST API of contacts: serializers, filtersets and viewsets, writing through contacts.services."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from rest_framework import authentication, serializers, viewsets
+from rest_framework import authentication, exceptions, serializers, viewsets
 
 from common.api import StrictModelSerializer
 
 from . import services
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, Tag, Task
+
+
+class DeleteConflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "Other records protect this one."
+    default_code = "protected"
 
 
 class TagNamesField(serializers.ListField):
@@ -306,7 +313,11 @@ class ContactViewSet(viewsets.ModelViewSet):
     ordering_fields = ["id", "last_name", "email", "created_at", "updated_at", "lifecycle_stage"]
 
     def perform_destroy(self, instance):
-        services.contact_delete(contact=instance, user=self.request.user)
+        try:
+            services.contact_delete(contact=instance, user=self.request.user)
+        except DjangoValidationError as error:
+            # Support tickets protect the contact: a conflict with other records, not bad input.
+            raise DeleteConflict({"detail": " ".join(error.messages)}) from error
 
 
 class CompanyViewSet(viewsets.ModelViewSet):

@@ -11,7 +11,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, RecentView, Tag, Task
+from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, RecentView, SavedView, Tag, Task
 
 SEED = 20261129
 MARKER_DOMAIN = "modish-hq.example"
@@ -209,12 +209,54 @@ def _weighted(rng: random.Random, pairs) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
+# Saved views the demo users share (or keep), one per list page: (owner, list, name, shared, state).
+DEMO_VIEWS = (
+    ("sales", "contacts", "Customers", True,
+     {"filters": {"lifecycle": "customer"}, "columns": ["email", "company", "owner", "tags", "last_activity"],
+      "sort": "-last_activity", "per_page": 50}),
+    ("sales", "contacts", "My leads", False,
+     {"filters": {"owner": "me", "lifecycle": "lead"}, "columns": ["email", "phone", "company", "last_activity"],
+      "sort": "name", "per_page": 25}),
+    ("sales", "companies", "Wholesale accounts", True,
+     {"filters": {"tag": "wholesale"}, "columns": ["domain", "contacts", "owner", "tags"], "sort": "name",
+      "per_page": 25}),
+    ("sales", "deals", "Won, latest first", True,
+     {"filters": {"pipeline": "all", "status": "won"}, "columns": ["title", "company", "amount", "owner", "updated"],
+      "sort": "-updated", "per_page": 25}),
+    ("support", "tickets", "Urgent and unassigned", True,
+     {"filters": {"view": "unassigned", "priority": "urgent"}, "columns": ["ticket", "customer", "sla", "updated"],
+      "sort": "due", "per_page": 50}),
+)  # fmt: skip
+
+
+def _lists_demo(users: dict) -> None:
+    """Company tags and a few saved views, so the list pages show what they can do (idempotent)."""
+    if not Company.tags.through.objects.exists():
+        tags = {name: Tag.objects.get_or_create(name=name)[0] for name in ("wholesale", "key account")}
+        companies = list(Company.objects.order_by("id").values_list("pk", flat=True)[:300])
+        Company.tags.through.objects.bulk_create(
+            [Company.tags.through(company_id=pk, tag_id=tags["wholesale"].pk) for pk in companies[1::4]]
+            + [Company.tags.through(company_id=pk, tag_id=tags["key account"].pk) for pk in companies[2::9]],
+            ignore_conflicts=True,
+        )
+    for username, list_key, name, shared, state in DEMO_VIEWS:
+        if username in users:
+            SavedView.objects.get_or_create(
+                owner=users[username],
+                list_key=list_key,
+                name=name,
+                defaults={"shared": shared, "state": state},
+            )
+
+
 def demo_load(*, users: dict, stdout, contacts: int = 2000, companies: int = 300) -> None:
     if Company.objects.filter(domain=MARKER_DOMAIN).exists():
+        _lists_demo(users)
         stdout.write("contacts: demo data already present, nothing to do\n")
         return
     with transaction.atomic():
         counts = _load(users=users, n_contacts=contacts, n_companies=companies)
+        _lists_demo(users)
     stdout.write(
         "contacts: {companies} companies, {contacts} contacts, {activities} activities, {tasks} tasks, "
         "{loyalty} loyalty members ({notes} ledger entries)\n".format(**counts)

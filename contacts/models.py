@@ -1,6 +1,7 @@
 """CRM records entered by staff: companies, contacts, activities, tasks, tags and loyalty."""
 
 from django.conf import settings
+from django.core.validators import DomainNameValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -28,7 +29,17 @@ class Company(models.Model):
         ENTERPRISE = "1000+", "1,000+"
 
     name = models.CharField(max_length=200)
-    domain = models.CharField(max_length=253, blank=True, default="")
+    domain = models.CharField(
+        max_length=253,
+        blank=True,
+        default="",
+        validators=[
+            DomainNameValidator(
+                accept_idna=True,
+                message="Enter a web domain such as atelier-nord.com (no spaces or symbols).",
+            )
+        ],
+    )
     industry = models.CharField(max_length=100, blank=True, default="")
     size = models.CharField(max_length=20, choices=Size.choices, blank=True, default="")
     phone = PhoneNumberField(blank=True, default="")
@@ -36,6 +47,7 @@ class Company(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies"
     )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="companies")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,7 +56,10 @@ class Company(models.Model):
         verbose_name_plural = "companies"
         constraints = [
             models.UniqueConstraint(
-                Lower("domain"), condition=~models.Q(domain=""), name="company_domain_unique_when_set"
+                Lower("domain"),
+                condition=~models.Q(domain=""),
+                name="company_domain_unique_when_set",
+                violation_error_message="Another company already uses this domain.",
             )
         ]
         indexes = [models.Index(fields=["name"], name="company_name_idx")]
@@ -89,10 +104,15 @@ class Contact(models.Model):
         ordering = ["last_name", "first_name", "id"]
         constraints = [
             models.UniqueConstraint(
-                Lower("email"), condition=~models.Q(email=""), name="contact_email_unique_ci_when_set"
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="contact_email_unique_ci_when_set",
+                violation_error_message="Another contact already uses this email address.",
             ),
             models.CheckConstraint(
-                condition=~models.Q(first_name="", last_name="", email=""), name="contact_has_name_or_email"
+                condition=~models.Q(first_name="", last_name="", email=""),
+                name="contact_has_name_or_email",
+                violation_error_message="Give the contact a name or an email address.",
             ),
         ]
         indexes = [
@@ -152,6 +172,7 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=models.Q(contact__isnull=False) | models.Q(company__isnull=False),
                 name="activity_has_contact_or_company",
+                violation_error_message="An activity needs a contact or a company.",
             )
         ]
         indexes = [
@@ -219,7 +240,9 @@ class LoyaltyAccount(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(points_balance__gte=0), name="loyalty_balance_not_negative"
+                condition=models.Q(points_balance__gte=0),
+                name="loyalty_balance_not_negative",
+                violation_error_message="A loyalty balance cannot go below zero.",
             )
         ]
 
@@ -265,9 +288,44 @@ class RecentView(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "contact"], name="recentview_user_contact_unique")
+            models.UniqueConstraint(
+                fields=["user", "contact"],
+                name="recentview_user_contact_unique",
+                violation_error_message="This contact is already in the recently viewed list.",
+            )
         ]
         indexes = [models.Index(fields=["user", "-viewed_at"], name="recentview_user_time_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} viewed {self.contact} at {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class SavedView(models.Model):
+    """A named state of a list page (filters, columns, sort, page size), private or shared with everyone."""
+
+    list_key = models.CharField(max_length=40, help_text="Which list: contacts, companies, deals, tickets…")
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    shared = models.BooleanField(default=False, help_text="Everyone who can see the list sees this view.")
+    state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "list_key",
+                "owner",
+                Lower("name"),
+                name="savedview_name_unique_per_owner",
+                violation_error_message="You already have a view with this name on this list.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["list_key", "owner"], name="savedview_list_owner_idx"),
+            models.Index(fields=["list_key", "shared"], name="savedview_list_shared_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.list_key})"

@@ -19,7 +19,9 @@ class Panel:
     permission: str  # the user needs it to see the panel
     order: int = 100  # lower first
     icon: str = "square"
-    placement: str = "main"  # "main" (tab in the main column) or "side" (card in the sidebar)
+    # "main" (tab in the main column), "side" (card in the sidebar), or "customer": a few lines in the
+    # customer card of pages about one of the contact's records (the ticket page shows them).
+    placement: str = "main"
 
 
 CONTACT_PANELS: dict[str, Panel] = {}

@@ -12,30 +12,23 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
+from . import search
 from .models import Activity, Company, Contact, LoyaltyNote, RecentView, Tag, Task
 
 
-def contact_search(*, query: str, limit: int = 20) -> QuerySet[Contact]:
-    terms = query.split()
-    qs = Contact.objects.select_related("company")
-    for term in terms:
-        qs = qs.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(company__name__icontains=term)
-        )
-    return qs.order_by("last_name", "first_name", "id")[:limit]
+def contact_search(*, query: str, limit: int = 20) -> list[Contact]:
+    """The best matches for a search box, ranked exact > prefix > contains (contacts/search.py)."""
+    return search.contact_search(query=query, limit=limit)
 
 
-def company_search(*, query: str, limit: int = 20) -> QuerySet[Company]:
-    return Company.objects.filter(Q(name__icontains=query) | Q(domain__icontains=query)).order_by("name")[
-        :limit
-    ]
+def company_search(*, query: str, limit: int = 20) -> list[Company]:
+    return search.company_search(query=query, limit=limit)
 
 
 def task_list_due_for(*, user, limit: int = 10) -> QuerySet[Task]:
@@ -73,6 +66,10 @@ CONTACT_SORTS = {
     "-updated": ("-updated_at", "-id"),
     "last_activity": ("last_activity_at", "id"),
     "-last_activity": (F("last_activity_at").desc(nulls_last=True), "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "job_title": ("job_title", "last_name", "id"),
+    "-job_title": ("-job_title", "last_name", "id"),
 }
 COMPANY_SORTS = {
     "name": ("name", "id"),
@@ -85,6 +82,8 @@ COMPANY_SORTS = {
     "-owner": ("-owner__username", "name", "id"),
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
+    "domain": ("domain", "name", "id"),
+    "-domain": ("-domain", "name", "id"),
 }
 
 
@@ -120,14 +119,7 @@ def contact_list(
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .annotate(last_activity_at=Subquery(last_activity), lifecycle_rank=_lifecycle_rank())
     )
-    for term in (q or "").split():
-        qs = qs.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(phone__icontains=term)
-            | Q(company__name__icontains=term)
-        )
+    qs = search.contact_search_filter(qs, q or "")
     if owner == "me" and user is not None:
         qs = qs.filter(owner=user)
     elif owner == "none":
@@ -203,6 +195,17 @@ def task_list_for_company(*, company_id: int, limit: int = 50) -> list[Task]:
     )
 
 
+def loyalty_totals(*, account_id: int) -> dict[str, int]:
+    """Lifetime points earned, redeemed and adjusted (signed as in the ledger), in one query."""
+    kinds = LoyaltyNote.Kind
+    totals = LoyaltyNote.objects.filter(account_id=account_id).aggregate(
+        earned=Sum("points_delta", filter=Q(kind=kinds.EARNED)),
+        redeemed=Sum("points_delta", filter=Q(kind=kinds.REDEEMED)),
+        adjusted=Sum("points_delta", filter=Q(kind=kinds.ADJUSTED)),
+    )
+    return {key: value or 0 for key, value in totals.items()}
+
+
 def loyalty_ledger(*, account_id: int, limit: int = 20) -> list[LoyaltyNote]:
     return list(
         LoyaltyNote.objects.filter(account_id=account_id)
@@ -212,17 +215,38 @@ def loyalty_ledger(*, account_id: int, limit: int = 20) -> list[LoyaltyNote]:
 
 
 def company_list(
-    *, q: str = "", owner: str | int | None = None, industry: str = "", sort: str = "name", user=None
+    *,
+    q: str = "",
+    owner: str | int | None = None,
+    industry: str = "",
+    tag: str = "",
+    sort: str = "name",
+    user=None,
 ):
-    qs = Company.objects.select_related("owner").annotate(contact_count=Count("contacts", distinct=True))
-    for term in (q or "").split():
-        qs = qs.filter(Q(name__icontains=term) | Q(domain__icontains=term) | Q(industry__icontains=term))
+    """Companies filtered as on the list page, with their contact count and tags (fixed queries)."""
+    contact_count = (
+        Contact.objects.filter(company=OuterRef("pk"))
+        .order_by()
+        .values("company")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    qs = (
+        Company.objects.select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .annotate(contact_count=Coalesce(Subquery(contact_count), 0))
+    )
+    qs = search.company_search_filter(qs, q or "", fields=("name", "domain", "industry"))
     if owner == "me" and user is not None:
         qs = qs.filter(owner=user)
+    elif owner == "none":
+        qs = qs.filter(owner__isnull=True)
     elif owner not in (None, "") and str(owner).isdigit():
         qs = qs.filter(owner_id=int(owner))
     if industry:
         qs = qs.filter(industry=industry)
+    if tag:
+        qs = qs.filter(Exists(Company.tags.through.objects.filter(company_id=OuterRef("pk"), tag__name=tag)))
     return qs.order_by(*COMPANY_SORTS.get(sort, COMPANY_SORTS["name"]))
 
 
@@ -237,7 +261,10 @@ def company_industries() -> list[str]:
 
 def company_get_for_detail(*, company_id: int) -> Company:
     return (
-        Company.objects.select_related("owner").annotate(contact_count=Count("contacts")).get(pk=company_id)
+        Company.objects.select_related("owner")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .annotate(contact_count=Count("contacts"))
+        .get(pk=company_id)
     )
 
 

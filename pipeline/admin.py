@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, ProtectedError
 
 from . import services
-from .models import Deal, DealStageChange, Pipeline, Stage
+from .models import CurrencySettings, Deal, DealStageChange, ExchangeRate, Pipeline, Stage
+from .selectors import base_currency
 
 
 class StageInline(admin.TabularInline):
@@ -141,3 +142,28 @@ class DealAdmin(admin.ModelAdmin):
             **data,
         )
         obj.refresh_from_db()
+
+
+@admin.register(CurrencySettings)
+class CurrencySettingsAdmin(admin.ModelAdmin):
+    """The company currency: a single row, added once and then changed, never deleted."""
+
+    list_display = ["base_currency", "updated_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not CurrencySettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["currency", "base", "rate", "valid_from"]
+    list_filter = ["base", "currency"]
+    date_hierarchy = "valid_from"
+    ordering = ["currency", "-valid_from"]
+    search_fields = ["currency"]
+
+    def get_changeform_initial_data(self, request):
+        return {"base": base_currency(), **super().get_changeform_initial_data(request)}

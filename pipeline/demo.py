@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Activity, Company, Contact
 
-from .models import Deal, DealStageChange, Pipeline, Stage
+from .models import CurrencySettings, Deal, DealStageChange, ExchangeRate, Pipeline, Stage
 
 DEAL_COUNT = 150
 PRODUCTS = (
@@ -46,12 +46,37 @@ def _owner_order(users: dict) -> list:
     return [users[name] for name in ("sales", "sales2", "sales3") if name in users]
 
 
+# Monthly rates into the company currency (USD) over the last year, so the board, forecast and win rates
+# show consolidated totals and closed deals convert at the rate of their month.
+DEMO_RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067")}
+
+
+def _rates_load(today: datetime.date) -> None:
+    CurrencySettings.objects.get_or_create(singleton=True, defaults={"base_currency": "USD"})
+    rows = []
+    for months_back in range(12, -1, -1):
+        index = today.year * 12 + today.month - 1 - months_back
+        day = datetime.date(index // 12, index % 12 + 1, 1)
+        for currency, rate in DEMO_RATES.items():
+            drift = Decimal(1) + Decimal(months_back % 5 - 2) / 100  # a little movement month to month
+            rows.append(
+                ExchangeRate(
+                    base="USD",
+                    currency=currency,
+                    rate=(rate * drift).quantize(Decimal("0.0001")),
+                    valid_from=day,
+                )
+            )
+    ExchangeRate.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 @transaction.atomic
 def demo_load(*, users, stdout) -> None:
     pipeline = Pipeline.objects.filter(is_default=True).first()
     if pipeline is None:
         stdout.write("pipeline: no default pipeline, skipped")
         return
+    _rates_load(timezone.localdate())
     companies = list(Company.objects.order_by("id")[:80])
     if not companies:
         stdout.write("pipeline: no demo companies, skipped (load contacts first)")
@@ -84,7 +109,7 @@ def demo_load(*, users, stdout) -> None:
         amount = Decimal(
             rng.choice((1, 2, 3, 5, 8, 12, 20, 35, 60, 90)) * rng.randint(1, 4) * 1000 + rng.choice((0, 500))
         )
-        currency = rng.choices(("USD", "EUR", "GBP"), weights=(85, 10, 5))[0]
+        currency = rng.choices(("USD", "EUR", "GBP", "JPY"), weights=(83, 10, 5, 2))[0]
         if closed_days_ago is None:
             close_date = today + datetime.timedelta(days=rng.randint(-15, 200))
             closed_at = None

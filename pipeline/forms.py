@@ -1,20 +1,23 @@
 """Forms of the deal pages; they parse input, the services in pipeline/services.py apply the rules."""
 
-import datetime
-
 from django import forms
-from django.utils import timezone
 
 from common.forms import BootstrapFormMixin
-from contacts.models import Activity, Company, Contact
+from common.pickers import PickerSelect, user_sub
+from contacts.forms import company_picker_field, contact_picker_field
 
-from .models import Currency, Deal, Stage
+from .currencies import CURRENCY_CHOICES, DEFAULT_CURRENCY
+from .models import Deal, Stage
 from .selectors import owner_choices
 
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
+
+
+def _owner_picker() -> PickerSelect:
+    return PickerSelect("pipeline:owner_pick", sub=user_sub, placeholder="Type a name…")
 
 
 class StageChoiceField(forms.ModelChoiceField):
@@ -24,6 +27,9 @@ class StageChoiceField(forms.ModelChoiceField):
 
 class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
     """The editable fields of a deal, stage excepted (stage moves go through `deal_move`)."""
+
+    contact = contact_picker_field(required=False, empty_label="No contact")
+    company = company_picker_field(required=False, empty_label="No company")
 
     class Meta:
         model = Deal
@@ -37,14 +43,16 @@ class DealFieldsForm(BootstrapFormMixin, forms.ModelForm):
             "company",
             "next_step",
         ]
-        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "expected_close_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "owner": _owner_picker(),
+        }
         field_classes = {"owner": UserChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_choices()
-        self.fields["contact"].queryset = Contact.objects.order_by("last_name", "first_name", "id")
-        self.fields["company"].queryset = Company.objects.order_by("name")
+        self.fields["owner"].empty_label = "Nobody"
         self.fields["amount"].widget.attrs.update({"min": "0", "step": "0.01"})
 
     def clean(self):
@@ -79,11 +87,9 @@ class DealCreateForm(DealFieldsForm):
 class QuickCreateForm(BootstrapFormMixin, forms.Form):
     title = forms.CharField(max_length=200)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.USD)
-    company = forms.ModelChoiceField(queryset=Company.objects.order_by("name"), required=False)
-    contact = forms.ModelChoiceField(
-        queryset=Contact.objects.order_by("last_name", "first_name", "id"), required=False
-    )
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial=DEFAULT_CURRENCY)
+    company = company_picker_field(required=False, empty_label="No company")
+    contact = contact_picker_field(required=False, empty_label="No contact")
 
     def clean(self):
         cleaned = super().clean()
@@ -95,33 +101,3 @@ class QuickCreateForm(BootstrapFormMixin, forms.Form):
 class MoveForm(BootstrapFormMixin, forms.Form):
     stage = forms.ModelChoiceField(queryset=Stage.objects.all())
     lost_reason = forms.CharField(max_length=200, required=False)
-
-
-class ActivityForm(BootstrapFormMixin, forms.Form):
-    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
-    subject = forms.CharField(max_length=200, required=False)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    direction = forms.ChoiceField(choices=[("", "—"), *Activity.Direction.choices], required=False)
-    occurred_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    duration_minutes = forms.IntegerField(min_value=0, required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("subject") and not cleaned.get("body"):
-            self.add_error("subject", "Write a subject or some notes.")
-        if cleaned.get("occurred_at") and cleaned["occurred_at"] > timezone.now() + datetime.timedelta(
-            days=1
-        ):
-            self.add_error("occurred_at", "An activity that happened cannot be in the future.")
-        return cleaned
-
-
-class TaskForm(BootstrapFormMixin, forms.Form):
-    title = forms.CharField(max_length=200)
-    due_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    assignee = UserChoiceField(queryset=owner_choices(), required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

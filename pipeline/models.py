@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from contacts.models import Company, Contact
 
+from .currencies import CURRENCY_CHOICES, CURRENCY_CODES, DEFAULT_CURRENCY
+
 
 class Pipeline(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -20,7 +22,10 @@ class Pipeline(models.Model):
         ordering = ["-is_default", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="pipeline_single_default"
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="pipeline_single_default",
+                violation_error_message="Only one pipeline can be the default.",
             )
         ]
 
@@ -47,10 +52,22 @@ class Stage(models.Model):
     class Meta:
         ordering = ["pipeline", "position", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(probability__lte=100), name="stage_probability_0_100"),
-            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"),
+            models.CheckConstraint(
+                condition=models.Q(probability__lte=100),
+                name="stage_probability_0_100",
+                violation_error_message="A stage's probability is between 0 and 100 %.",
+            ),
+            models.UniqueConstraint(
+                fields=["pipeline", "name"],
+                name="stage_name_unique_in_pipeline",
+                violation_error_message="This pipeline already has a stage with this name.",
+            ),
             # Target of the composite foreign key deal(pipeline_id, stage_id) -> stage(pipeline_id, id).
-            models.UniqueConstraint(fields=["pipeline", "id"], name="stage_pipeline_id_unique"),
+            models.UniqueConstraint(
+                fields=["pipeline", "id"],
+                name="stage_pipeline_id_unique",
+                violation_error_message="This stage is already in the pipeline.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -61,10 +78,70 @@ class Stage(models.Model):
         return self.kind != self.Kind.OPEN
 
 
-class Currency(models.TextChoices):
-    USD = "USD", "USD ($)"
-    EUR = "EUR", "EUR (€)"
-    GBP = "GBP", "GBP (£)"
+class CurrencySettings(models.Model):
+    """The company currency that board totals, the forecast and win rates consolidate into (one row)."""
+
+    singleton = models.BooleanField(default=True, editable=False, unique=True)
+    base_currency = models.CharField(
+        max_length=3,
+        choices=CURRENCY_CHOICES,
+        default=DEFAULT_CURRENCY,
+        help_text="Deals keep their own currency; totals are converted into this one with the exchange rates.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "company currency"
+        verbose_name_plural = "company currency"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(singleton=True),
+                name="currencysettings_single_row",
+                violation_error_message="There is only one company currency setting.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Company currency: {self.base_currency}"
+
+
+class ExchangeRate(models.Model):
+    """What one unit of `currency` is worth in `base`, from `valid_from` until the next rate of the pair."""
+
+    base = models.CharField(max_length=3, choices=CURRENCY_CHOICES, help_text="The company currency.")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        validators=[MinValueValidator(Decimal("0.0000000001"))],
+        help_text="1 unit of the currency = this many units of the company currency.",
+    )
+    valid_from = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base", "currency", "valid_from"],
+                name="exchangerate_one_per_day",
+                violation_error_message="This currency already has a rate from that day.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate__gt=0),
+                name="exchangerate_positive",
+                violation_error_message="An exchange rate is more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(base=models.F("currency")),
+                name="exchangerate_not_to_itself",
+                violation_error_message="Pick a currency other than the company currency.",
+            ),
+        ]
+        indexes = [models.Index(fields=["base", "currency", "-valid_from"], name="exchangerate_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate.normalize():f} {self.base} from {self.valid_from:%Y-%m-%d}"
 
 
 class Deal(models.Model):
@@ -72,7 +149,7 @@ class Deal(models.Model):
     amount = models.DecimalField(
         max_digits=14, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
     )
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY)
     expected_close_date = models.DateField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
@@ -95,9 +172,15 @@ class Deal(models.Model):
     class Meta:
         ordering = ["expected_close_date", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
             models.CheckConstraint(
-                condition=models.Q(currency__in=["USD", "EUR", "GBP"]), name="deal_currency_known"
+                condition=models.Q(amount__gte=0),
+                name="deal_amount_not_negative",
+                violation_error_message="A deal's amount cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__in=CURRENCY_CODES),
+                name="deal_currency_iso_4217",
+                violation_error_message="Pick an ISO 4217 currency (such as USD, EUR or JPY).",
             ),
         ]
         indexes = [
@@ -105,6 +188,11 @@ class Deal(models.Model):
             models.Index(fields=["owner", "expected_close_date"], name="deal_owner_close_idx"),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
             models.Index(fields=["closed_at"], name="deal_closed_at_idx"),
+            # The board's columns: open ones page by close date, won/lost ones show the latest closed.
+            models.Index(fields=["stage", "expected_close_date", "id"], name="deal_column_cards_idx"),
+            models.Index(fields=["stage", "-closed_at", "-id"], name="deal_column_closed_idx"),
+            # Column totals (count and sum per currency) read from the index alone on PostgreSQL.
+            models.Index(fields=["stage", "currency"], include=["amount"], name="deal_column_totals_idx"),
         ]
 
     def __str__(self) -> str:

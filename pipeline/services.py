@@ -221,3 +221,71 @@ def pipeline_set_default(*, pipeline: Pipeline) -> Pipeline:
         pipeline.is_default = True
         pipeline.save(update_fields=["is_default"])
     return pipeline
+
+
+# --- bulk actions of the deals list (a fixed number of queries whatever the selection) -----------------
+
+
+def _existing_ids(deal_ids) -> list[int]:
+    ids = list(Deal.objects.filter(pk__in=list(deal_ids)).values_list("pk", flat=True))
+    if not ids:
+        raise ValidationError("None of the selected deals exists any more.")
+    return ids
+
+
+@transaction.atomic
+def deal_bulk_assign(*, user, deal_ids, owner) -> int:
+    """Give the selected deals a new owner (None: nobody)."""
+    ids = _existing_ids(deal_ids)
+    Deal.objects.filter(pk__in=ids).update(owner=owner, updated_at=timezone.now())
+    return len(ids)
+
+
+@transaction.atomic
+def deal_bulk_move(*, user, deal_ids, stage: Stage, lost_reason: str = "") -> int:
+    """Move the selected deals to `stage` with the same rules and history as `deal_move`.
+
+    Deals of another pipeline refuse the whole move (nothing changes); deals already in the stage are
+    left as they are. Returns how many deals moved.
+    """
+    lost_reason = (lost_reason or "").strip()
+    deals = list(Deal.objects.select_for_update().select_related("stage").filter(pk__in=list(deal_ids)))
+    if not deals:
+        raise ValidationError("None of the selected deals exists any more.")
+    elsewhere = [deal for deal in deals if deal.pipeline_id != stage.pipeline_id]
+    if elsewhere:
+        raise ValidationError(
+            {"stage": f"{len(elsewhere)} of the selected deals are in another pipeline than {stage.name}."}
+        )
+    if stage.kind == Stage.Kind.LOST and not lost_reason:
+        raise ValidationError(
+            {"lost_reason": f"Say why these deals were lost before moving them to {stage.name}."}
+        )
+    moving = [deal for deal in deals if deal.stage_id != stage.pk]
+    now = timezone.now()
+    changes = []
+    for deal in moving:
+        changes.append(
+            DealStageChange(
+                deal=deal, from_stage=deal.stage, to_stage=stage, from_stage_name=deal.stage.name,
+                to_stage_name=stage.name, changed_by=user if user and user.is_authenticated else None,
+                changed_at=now, lost_reason=lost_reason if stage.kind == Stage.Kind.LOST else "",
+            )
+        )  # fmt: skip
+        deal.closed_at = _closed_at_for(deal=deal, stage=stage)
+        deal.stage = stage
+        deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else ""
+        deal.updated_at = now
+    Deal.objects.bulk_update(moving, ["stage", "closed_at", "lost_reason", "updated_at"])
+    DealStageChange.objects.bulk_create(changes)
+    crm_changed_on_commit(contact_ids=[deal.contact_id for deal in moving], fact="deal")
+    return len(moving)
+
+
+@transaction.atomic
+def deal_bulk_delete(*, user, deal_ids) -> int:
+    ids = _existing_ids(deal_ids)
+    contact_ids = list(Deal.objects.filter(pk__in=ids).values_list("contact_id", flat=True))
+    deleted = Deal.objects.filter(pk__in=ids).delete()[1].get("pipeline.Deal", 0)
+    crm_changed_on_commit(contact_ids=contact_ids, fact="deal")
+    return deleted

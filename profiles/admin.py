@@ -13,7 +13,7 @@ from .models import (
     ProfileMerge,
     Source,
 )
-from .services import source_create, source_rotate_key
+from .services import source_create, source_rotate_key, source_update
 
 
 @admin.register(Source)
@@ -43,7 +43,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            source_update(source=obj, name=obj.name, kind=obj.kind, enabled=obj.enabled)
             return
         source, write_key = source_create(name=obj.name, kind=obj.kind)
         obj.pk = source.pk

@@ -59,6 +59,17 @@ class ProfilesConfig(AppConfig):
                 placement="side",
             )
         )
+        contact_panel_register(
+            Panel(
+                key="cdp-customer",
+                title="Customer data",
+                url_name="profiles:contact_customer_context",
+                permission="profiles.view_profile",
+                order=10,
+                icon="person-bounding-box",
+                placement="customer",
+            )
+        )
         company_panel_register(
             Panel(
                 key="cdp",

@@ -23,6 +23,9 @@ class Source(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     write_key_hash = models.CharField(max_length=64, unique=True)
     write_key_prefix = models.CharField(max_length=12, help_text="First characters of the key, for display.")
+    # A website's key is public (it is in every page's analytics.js snippet), so marketers can copy it any
+    # time; any other source's key is secret and only its hash is kept.
+    public_write_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     enabled = models.BooleanField(default=True)
     events_accepted = models.PositiveBigIntegerField(default=0)
     events_rejected = models.PositiveBigIntegerField(default=0)
@@ -33,6 +36,13 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="website") | models.Q(public_write_key=""),
+                name="source_public_key_only_for_websites",
+                violation_error_message="Only a website's write key is kept readable.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -158,7 +168,9 @@ class Profile(models.Model):
         ordering = ["-last_seen", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(merged_into=models.F("id")), name="profile_not_merged_into_itself"
+                condition=~models.Q(merged_into=models.F("id")),
+                name="profile_not_merged_into_itself",
+                violation_error_message="A profile cannot be merged into itself.",
             )
         ]
 
@@ -254,6 +266,7 @@ class ComputedTrait(models.Model):
             models.CheckConstraint(
                 condition=models.Q(aggregation="count") | ~models.Q(property=""),
                 name="computedtrait_property_unless_count",
+                violation_error_message="Pick the event property to aggregate (only a count needs none).",
             )
         ]
 
@@ -278,7 +291,13 @@ class Identity(models.Model):
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                name="identity_kind_value_unique",
+                violation_error_message="Another profile already has this identifier.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -333,7 +352,11 @@ class Event(models.Model):
     class Meta:
         ordering = ["-timestamp", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "message_id"], name="event_source_message_unique"),
+            models.UniqueConstraint(
+                fields=["source", "message_id"],
+                name="event_source_message_unique",
+                violation_error_message="This source already sent an event with this messageId.",
+            ),
         ]
         indexes = [
             models.Index(fields=["profile", "-timestamp"], name="event_profile_time_idx"),

@@ -83,3 +83,26 @@ def company_cdp_summary(*, company_id: int) -> dict:
     groups = list(Group.objects.filter(company_id=company_id).order_by("group_id"))
     profiles = Profile.objects.filter(company_id=company_id, merged_into__isnull=True).count()
     return {"groups": groups, "profile_count": profiles}
+
+
+ORDER_EVENTS = ("Order Completed",)
+
+
+def customer_context(*, profile: Profile | None, orders: int = 3) -> dict:
+    """What a support agent wants next to a ticket: last seen and the latest orders (one query)."""
+    if profile is None:
+        return {"profile": None}
+    from .timeline import event_highlights
+
+    latest = list(
+        Event.objects.filter(profile=profile, name__in=ORDER_EVENTS)
+        .only("timestamp", "name", "properties", "context")
+        .order_by("-timestamp", "-id")[:orders]
+    )
+    for event in latest:
+        event.highlights = event_highlights(event.properties, event.context)
+        order_id = event.properties.get("order_id") if isinstance(event.properties, dict) else None
+        event.order_id = (
+            order_id if isinstance(order_id, str | int) and not isinstance(order_id, bool) else ""
+        )
+    return {"profile": profile, "orders": latest}

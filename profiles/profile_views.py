@@ -70,6 +70,17 @@ def contact_cdp(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("profiles.view_profile", raise_exception=True)
 @require_GET
+def contact_customer_context(request: HttpRequest, pk: int) -> HttpResponse:
+    """The CDP lines of the ticket page's customer card (registered as a "customer" panel)."""
+    contact = get_object_or_404(Contact, pk=pk)
+    profile = selectors.profile_for_contact(contact_id=contact.pk)
+    return render(
+        request, "profiles/partials/_customer_context.html", selectors.customer_context(profile=profile)
+    )
+
+
+@permission_required("profiles.view_profile", raise_exception=True)
+@require_GET
 def company_cdp(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company, pk=pk)
     context = {"company": company, **selectors.company_cdp_summary(company_id=company.pk)}

@@ -44,12 +44,15 @@ def source_recent_errors(*, source: Source, limit: int = 20) -> QuerySet[IngestE
     )
 
 
-def source_recent_events(*, source: Source, limit: int = 10) -> QuerySet[Event]:
-    return (
+def source_recent_events(*, source: Source, limit: int = 10) -> list[Event]:
+    """The latest events stored for the source (by arrival, which the primary key follows), shown newest
+    first by the time they happened: a late or clock-skewed batch does not jumble the list."""
+    events = list(
         Event.objects.filter(source=source)
         .only("id", "type", "name", "user_id", "anonymous_id", "timestamp", "received_at", "message_id")
         .order_by("-id")[:limit]
     )
+    return sorted(events, key=lambda event: (event.timestamp, event.pk), reverse=True)
 
 
 def source_pending_batches(*, source: Source) -> int:

@@ -30,6 +30,7 @@ def source_create(*, name: str, kind: str) -> tuple[Source, str]:
         kind=kind,
         write_key_hash=write_key_digest(write_key),
         write_key_prefix=write_key[:WRITE_KEY_PREFIX_LENGTH],
+        public_write_key=write_key if kind == Source.Kind.WEBSITE else "",
     )
     source.full_clean()
     source.save()
@@ -43,7 +44,16 @@ def source_rotate_key(*, source: Source) -> str:
     source.write_key_hash = write_key_digest(write_key)
     source.write_key_prefix = write_key[:WRITE_KEY_PREFIX_LENGTH]
     source.key_rotated_at = timezone.now()
-    source.save(update_fields=["write_key_hash", "write_key_prefix", "key_rotated_at", "updated_at"])
+    source.public_write_key = write_key if source.is_browser else ""
+    source.save(
+        update_fields=[
+            "write_key_hash",
+            "write_key_prefix",
+            "public_write_key",
+            "key_rotated_at",
+            "updated_at",
+        ]
+    )
     return write_key
 
 
@@ -53,8 +63,10 @@ def source_update(
     for field_name, value in (("name", name), ("kind", kind), ("enabled", enabled)):
         if value is not None:
             setattr(source, field_name, value.strip() if isinstance(value, str) else value)
+    if not source.is_browser:
+        source.public_write_key = ""  # no longer a website: its key is a secret again
     source.full_clean(exclude=["write_key_hash"])
-    source.save(update_fields=["name", "kind", "enabled", "updated_at"])
+    source.save(update_fields=["name", "kind", "enabled", "public_write_key", "updated_at"])
     return source
 
 

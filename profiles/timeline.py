@@ -56,6 +56,7 @@ class TimelineItem:
     summary: str
     channel: str
     details: dict = field(default_factory=dict)
+    highlights: list[tuple[str, str]] = field(default_factory=list)  # key properties shown inline
 
     @property
     def kind_label(self) -> str:
@@ -164,6 +165,48 @@ def _event_summary(event: Event) -> str:
     return f"Alias {event.previous_id} → {event.user_id}"
 
 
+def _text(value, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def event_highlights(properties: dict, context: dict | None = None) -> list[tuple[str, str]]:
+    """The properties a person wants without opening Details: amount and currency, product, page URL.
+
+    Values of any JSON type are accepted (the tracking API takes whatever clients send).
+    """
+    properties = properties if isinstance(properties, dict) else {}
+    context = context if isinstance(context, dict) else {}
+    shown: list[tuple[str, str]] = []
+    amount = next(
+        (
+            properties[k]
+            for k in ("revenue", "total", "value", "price")
+            if properties.get(k) not in (None, "")
+        ),
+        None,
+    )
+    if isinstance(amount, int | float | str) and not isinstance(amount, bool):
+        currency = properties.get("currency")
+        shown.append(
+            ("amount", _text(f"{currency} {amount}" if isinstance(currency, str) and currency else amount))
+        )
+    products = properties.get("products")
+    product = next(
+        (properties[k] for k in ("product", "product_name", "name") if isinstance(properties.get(k), str)), ""
+    )
+    if not product and isinstance(products, list) and products and isinstance(products[0], dict):
+        first = products[0].get("name") or products[0].get("sku") or ""
+        product = f"{first} and {len(products) - 1} more" if len(products) > 1 and first else first
+    if product:
+        shown.append(("product", _text(product)))
+    page = context.get("page") if isinstance(context.get("page"), dict) else {}
+    url = properties.get("url") or page.get("url")
+    if isinstance(url, str) and url:
+        shown.append(("page", _text(url, 200)))
+    return shown
+
+
 def _event_item(event: Event) -> TimelineItem:
     details = {**event.properties}
     if event.traits:
@@ -179,6 +222,7 @@ def _event_item(event: Event) -> TimelineItem:
         summary=_event_summary(event),
         channel=event.source.name,
         details=details,
+        highlights=event_highlights(event.properties, event.context),
     )
 
 

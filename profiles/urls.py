@@ -17,6 +17,9 @@ urlpatterns = [
     ),
     path("contacts/<int:pk>/timeline/", profile_views.contact_timeline, name="contact_timeline"),
     path("contacts/<int:pk>/cdp/", profile_views.contact_cdp, name="contact_cdp"),
+    path(
+        "contacts/<int:pk>/customer/", profile_views.contact_customer_context, name="contact_customer_context"
+    ),
     path("companies/<int:pk>/cdp/", profile_views.company_cdp, name="company_cdp"),
     path("sources/new/", views.source_create, name="source_create"),
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),

@@ -60,7 +60,9 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "failing": selectors.source_failing_batches(source=source),
         "retention_days": settings.INGEST_BATCH_RETENTION_DAYS,
         "host_url": request.build_absolute_uri("/").rstrip("/"),
-        "snippet": analytics_snippet(host_url=request.build_absolute_uri("/")),
+        "snippet": analytics_snippet(
+            host_url=request.build_absolute_uri("/"), write_key=source.public_write_key or "WRITE_KEY"
+        ),
         "csv_form": CsvUploadForm(),
     }
     return render(request, "profiles/source_detail.html", context)

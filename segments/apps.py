@@ -27,3 +27,14 @@ class SegmentsConfig(AppConfig):
                 placement="side",
             )
         )
+        contact_panel_register(
+            Panel(
+                key="segments-customer",
+                title="Segments",
+                url_name="segments:contact_segment_badges",
+                permission="profiles.view_profile",
+                order=20,
+                icon="funnel",
+                placement="customer",
+            )
+        )

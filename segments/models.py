@@ -58,10 +58,12 @@ class Membership(models.Model):
                 fields=["segment", "profile"],
                 condition=models.Q(exited_at__isnull=True),
                 name="membership_one_open_per_profile",
+                violation_error_message="The profile is already a member of this segment.",
             ),
             models.CheckConstraint(
                 condition=models.Q(exited_at__isnull=True) | models.Q(exited_at__gte=models.F("entered_at")),
                 name="membership_exit_after_entry",
+                violation_error_message="A membership cannot end before it starts.",
             ),
         ]
         indexes = [
@@ -106,7 +108,13 @@ class SegmentSize(models.Model):
 
     class Meta:
         ordering = ["segment", "day"]
-        constraints = [models.UniqueConstraint(fields=["segment", "day"], name="segmentsize_one_per_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "day"],
+                name="segmentsize_one_per_day",
+                violation_error_message="The segment's size for this day is already recorded.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.segment_id} {self.day}: {self.size}"
@@ -156,14 +164,19 @@ class Destination(models.Model):
         ordering = ["segment", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(kind="webhook") | ~models.Q(url=""), name="destination_webhook_has_url"
+                condition=~models.Q(kind="webhook") | ~models.Q(url=""),
+                name="destination_webhook_has_url",
+                violation_error_message="A webhook destination needs a URL.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="crm_task") | ~models.Q(task_title=""),
                 name="destination_task_has_title",
+                violation_error_message="A CRM task destination needs a task title.",
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind="tag") | ~models.Q(tag_name=""), name="destination_tag_has_name"
+                condition=~models.Q(kind="tag") | ~models.Q(tag_name=""),
+                name="destination_tag_has_name",
+                violation_error_message="A tag destination needs the tag's name.",
             ),
         ]
 

@@ -80,7 +80,9 @@ def segment_size_series(*, segment: Segment, days: int = 90) -> list[dict]:
 
 def segment_members(*, segment: Segment, search: str = "") -> QuerySet[Membership]:
     """Current members, newest first; `search` matches an identifier or the name/email trait."""
-    members = Membership.objects.filter(segment=segment, exited_at__isnull=True).select_related("profile")
+    members = Membership.objects.filter(segment=segment, exited_at__isnull=True).select_related(
+        "profile", "profile__contact"
+    )
     search = search.strip()
     if search:
         members = members.filter(

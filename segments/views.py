@@ -141,6 +141,22 @@ def contact_segments(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@permission_required("profiles.view_profile", raise_exception=True)
+def contact_segment_badges(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's segments as badges for whoever sees CDP data (support on a ticket): the names only,
+    linked to the segment pages when the user may open them."""
+    contact = get_object_or_404(Contact, pk=pk)
+    return render(
+        request,
+        "segments/partials/_contact_segments.html",
+        {
+            "memberships": selectors.contact_segments(contact=contact),
+            "link_segments": request.user.has_perm("segments.view_segment"),
+        },
+    )
+
+
+@require_GET
 @permission_required("segments.view_segment", raise_exception=True)
 def profile_segments(request: HttpRequest, pk: int) -> HttpResponse:
     """Badges for the profile page (the profiles app loads this partial with htmx)."""

@@ -13,8 +13,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test.signals import template_rendered
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from template_partials.templatetags.partials import TemplateProxy
 
 from cdpcrm.celery import app as celery_app
 from cdpcrm.roles import ADMIN, MARKETING, SALES, STAFF_ROLES, SUPPORT, roles_sync
@@ -29,6 +31,16 @@ HAS_BROKER = not settings.CELERY_TASK_ALWAYS_EAGER
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Factories create many users; real password hashing would dominate the suite's run time.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _partial_render_instrumented(self, context):
+    # Django instruments Template._render so the test client sees `response.context`; a page rendered as
+    # "file.html#partial" (django-template-partials) renders through TemplateProxy, instrumented the same way.
+    template_rendered.send(sender=self, template=self, context=context)
+    return self.nodelist.render(context)
+
+
+TemplateProxy._render = _partial_render_instrumented
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,16 +1,20 @@
-"""Forms of the ticket pages: create, reply, queue filters and bulk actions."""
+"""Forms of the ticket pages: create, reply and the queue filters."""
 
 from django import forms
 
 from common.forms import BootstrapFormMixin
-from contacts.models import Contact, Tag
+from common.pickers import PickerSelect, user_sub
+from contacts.forms import contact_picker_field
+from contacts.models import Tag
 
 from .models import Channel, Priority, Status, Team
 from .selectors import QUEUE_SORTS, QUEUE_VIEWS, agent_list
 
 
 class TicketCreateForm(BootstrapFormMixin, forms.Form):
-    contact = forms.ModelChoiceField(queryset=Contact.objects.all(), required=False, widget=forms.HiddenInput)
+    contact = contact_picker_field(
+        required=False, label="Existing customer", empty_label="None: a new customer (below)"
+    )
     requester_email = forms.EmailField(
         label="Customer email",
         required=False,
@@ -22,7 +26,12 @@ class TicketCreateForm(BootstrapFormMixin, forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="No team")
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+    assignee = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Unassigned",
+        widget=PickerSelect("tickets:agent_pick", sub=user_sub, placeholder="Type an agent's name…"),
+    )
     tags = forms.CharField(required=False, help_text="Comma-separated, e.g. refund, delivery")
 
     def __init__(self, *args, **kwargs):
@@ -85,32 +94,3 @@ class QueueFilterForm(forms.Form):
             "query": (data.get("q") or "").strip(),
             "sort": data.get("sort") if data.get("sort") in QUEUE_SORTS else "due",
         }
-
-
-class BulkActionForm(forms.Form):
-    tickets = forms.ModelMultipleChoiceField(
-        queryset=None, error_messages={"required": "Select at least one ticket."}
-    )
-    status = forms.ChoiceField(choices=[("", "Keep status"), *Status.choices], required=False)
-    assignee = forms.CharField(required=False)  # "" keep, "none" unassign, or a user id
-
-    def __init__(self, *args, **kwargs):
-        from .models import Ticket
-
-        super().__init__(*args, **kwargs)
-        self.fields["tickets"].queryset = Ticket.objects.all()
-
-    def clean_assignee(self):
-        value = self.cleaned_data["assignee"]
-        if value in ("", "none"):
-            return value
-        agent = agent_list().filter(pk=value).first() if value.isdigit() else None
-        if agent is None:
-            raise forms.ValidationError("Pick an agent.")
-        return agent
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("status") and data.get("assignee") in ("", None):
-            raise forms.ValidationError("Choose a status or an assignee to apply.")
-        return data

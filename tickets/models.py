@@ -73,10 +73,12 @@ class SlaPolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(first_response_minutes__gt=0, resolution_minutes__gt=0),
                 name="slapolicy_targets_positive",
+                violation_error_message="The first-response and resolution targets must both be more than 0 minutes.",
             ),
             models.CheckConstraint(
                 condition=models.Q(resolution_minutes__gte=models.F("first_response_minutes")),
                 name="slapolicy_resolution_after_first_response",
+                violation_error_message="The resolution target cannot be shorter than the first-response target.",
             ),
         ]
 
@@ -89,7 +91,8 @@ class SlaPolicy(models.Model):
 
 class Ticket(models.Model):
     subject = models.CharField(max_length=200)
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tickets")
+    # PROTECT: deleting a contact must not silently take its support history along (contact_delete refuses).
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
     # The contact's company when the ticket opened: company pages list tickets without joining contacts.
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
@@ -128,11 +131,13 @@ class Ticket(models.Model):
                 condition=models.Q(satisfaction_rating__isnull=True)
                 | models.Q(satisfaction_rating__gte=1, satisfaction_rating__lte=5),
                 name="ticket_satisfaction_1_to_5",
+                violation_error_message="Rate satisfaction from 1 to 5.",
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=sorted(s.value for s in PAUSED_STATUSES))
                 | models.Q(paused_at__isnull=True),
                 name="ticket_paused_only_when_waiting",
+                violation_error_message="Only a pending or on-hold ticket can be paused.",
             ),
         ]
         indexes = [
@@ -197,10 +202,12 @@ class TicketMessage(models.Model):
                 fields=["email_message_id"],
                 condition=~models.Q(email_message_id=""),
                 name="ticketmessage_message_id_unique",
+                violation_error_message="This e-mail is already on a ticket.",
             ),
             models.CheckConstraint(
                 condition=~(models.Q(internal=True) & models.Q(author_contact__isnull=False)),
                 name="ticketmessage_customer_not_internal",
+                violation_error_message="A message from the customer cannot be an internal note.",
             ),
         ]
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticketmessage_ticket_time_idx")]

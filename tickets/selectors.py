@@ -10,12 +10,17 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    IntegerField,
     Prefetch,
     Q,
     QuerySet,
+    Value,
     When,
 )
 from django.db.models.functions import Least
+
+from contacts.models import Contact
+from contacts.search import any_of, text_q
 
 from .models import DONE_STATUSES, PRIORITY_RANK, Priority, Ticket, TicketEvent, TicketMessage
 from .sla import breached_q, breaching_within_q
@@ -31,9 +36,11 @@ QUEUE_VIEWS = {
 BREACHING_WINDOW = timedelta(hours=1)
 QUEUE_SORTS = {
     "due": ("next_due_at", "id"),
+    "-due": ("-next_due_at", "-id"),
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
     "-updated": ("-updated_at", "-id"),
+    "updated": ("updated_at", "id"),
 }
 UNSOLVED = ~Q(status__in=[s.value for s in DONE_STATUSES])
 
@@ -93,6 +100,8 @@ def ticket_queue(
     order = QUEUE_SORTS.get(sort, QUEUE_SORTS["due"])
     if order[0] == "next_due_at":
         return qs.order_by(F("next_due_at").asc(nulls_last=True), "id")
+    if order[0] == "-next_due_at":
+        return qs.order_by(F("next_due_at").desc(nulls_last=True), "-id")
     return qs.order_by(*order)
 
 
@@ -108,26 +117,37 @@ def ticket_queue_counts(*, user, now: datetime) -> dict[str, int]:
 
 
 def ticket_search_q(query: str) -> Q:
+    """Each term in the subject or the customer's name or e-mail; "#12" (or "12") is also the reference."""
     q = Q()
     for term in query.split():
         ref = term.lstrip("#")
-        term_q = (
-            Q(subject__icontains=term)
-            | Q(contact__first_name__icontains=term)
-            | Q(contact__last_name__icontains=term)
-            | Q(contact__email__icontains=term)
-        )
-        if ref.isdigit():
-            term_q |= Q(pk=int(ref))
-        q &= term_q
+        customers = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
+        branches = [
+            Ticket.objects.filter(text_q(term, ("subject",))),
+            Ticket.objects.filter(contact__in=customers),
+        ]
+        if ref.isdigit() and len(ref) < 19:
+            branches.append(Ticket.objects.filter(pk=int(ref)))
+        q &= any_of(Ticket, *branches)
     return q
 
 
-def ticket_search(*, query: str, limit: int = 20) -> QuerySet[Ticket]:
-    return (
+def ticket_search(*, query: str, limit: int = 20) -> list[Ticket]:
+    """The best matches for a search box: the reference or exact subject first, then subject prefixes."""
+    query = (query or "").strip()
+    ref = query.lstrip("#")
+    exact = Q(subject__iexact=query) | (Q(pk=int(ref)) if ref.isdigit() and len(ref) < 19 else Q(pk__in=[]))
+    rank = Case(
+        When(exact, then=Value(0)),
+        When(subject__istartswith=query, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(
         Ticket.objects.filter(ticket_search_q(query))
         .select_related("contact")
-        .order_by("-created_at", "-id")[:limit]
+        .annotate(rank=rank)
+        .order_by("rank", "-created_at", "-id")[:limit]
     )
 
 

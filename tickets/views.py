@@ -1,13 +1,14 @@
-"""Ticket pages: queue, create, detail with thread and inline changes, contact/company panels, metrics."""
+"""Ticket pages: create, detail with thread and inline changes, contact/company panels, metrics.
+
+The queue is in queue_views.py.
+"""
 
 import datetime
-import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,90 +16,17 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from common.htmx import error_text, toast
 from contacts.mail.models import EmailTemplate
 from contacts.mail.sending import draft_render
 from contacts.models import Company, Contact, LoyaltyAccount
+from contacts.panels import contact_panels_for
 from contacts.services import contact_create
 
 from . import selectors, services
-from .forms import BulkActionForm, QueueFilterForm, ReplyForm, TicketCreateForm
+from .forms import ReplyForm, TicketCreateForm
 from .models import Priority, Status, Team, Ticket
 from .services.outbound import team_mailbox
-
-QUEUE_PAGE_SIZE = 50
-
-
-def _error_text(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return " ".join(msg for msgs in error.message_dict.values() for msg in msgs)
-    return " ".join(error.messages)
-
-
-def _toast(response: HttpResponse, message: str, kind: str = "success") -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
-    return response
-
-
-# --- queue --------------------------------------------------------------------------------------------
-
-
-@require_GET
-@permission_required("tickets.view_ticket", raise_exception=True)
-def queue(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    form = QueueFilterForm(request.GET)
-    values = form.values()
-    tickets = selectors.ticket_queue(user=request.user, now=now, **values)
-    page_obj = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    view_params = params.copy()
-    view_params.pop("view", None)
-    context = {
-        "form": form,
-        "values": values,
-        "page_obj": page_obj,
-        "now": now,
-        "views": selectors.QUEUE_VIEWS,
-        "counts": selectors.ticket_queue_counts(user=request.user, now=now),
-        "querystring_without_page": params.urlencode(),
-        "querystring_without_view": view_params.urlencode(),
-        "agents": selectors.agent_list() if request.user.has_perm("tickets.change_ticket") else [],
-        "statuses": Status.choices,
-        "can_edit": request.user.has_perm("tickets.change_ticket"),
-        "at_risk_minutes": settings.TICKETS_SLA_AT_RISK_MINUTES,
-    }
-    template = "tickets/partials/_queue_results.html" if request.htmx else "tickets/queue.html"
-    return render(request, template, context)
-
-
-@require_POST
-@permission_required("tickets.change_ticket", raise_exception=True)
-def queue_bulk(request: HttpRequest) -> HttpResponse:
-    form = BulkActionForm(request.POST)
-    back = reverse("tickets:queue") + (
-        "?" + request.POST["querystring"] if request.POST.get("querystring") else ""
-    )
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect(back)
-    data = form.cleaned_data
-    assignee = data["assignee"]
-    try:
-        count = services.ticket_bulk_update(
-            user=request.user,
-            ticket_ids=[t.pk for t in data["tickets"]],
-            status=data["status"] or services.UNCHANGED,
-            assignee=services.UNCHANGED if assignee == "" else (None if assignee == "none" else assignee),
-        )
-    except ValidationError as error:
-        messages.error(request, f"Nothing was changed: {_error_text(error)}")
-        return redirect(back)
-    messages.success(request, f"Updated {count} ticket{'s' if count != 1 else ''}.")
-    return redirect(back)
-
 
 # --- create -------------------------------------------------------------------------------------------
 
@@ -169,6 +97,12 @@ def _detail_context(request: HttpRequest, ticket: Ticket, *, reply_form: ReplyFo
         "contact": contact,
         "loyalty": loyalty,
         "deals_url": deals_url if request.user.has_perm("pipeline.view_deal") else "",
+        # CDP context (orders, last seen, segments) from the apps above, loaded with htmx.
+        "customer_panels": [
+            entry
+            for entry in contact_panels_for(user=request.user, contact_id=contact.pk)
+            if entry["panel"].placement == "customer"
+        ],
         "other_tickets": selectors.ticket_list_for_contact(
             contact_id=contact.pk, exclude_id=ticket.pk, limit=5
         ),
@@ -210,7 +144,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             )
             sent = True
         except ValidationError as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
     if not request.htmx:
         if sent:
             messages.success(request, "Note added." if form.cleaned_data["internal"] else "Reply sent.")
@@ -224,7 +158,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(request, ticket, reply_form=None if sent else form)
     response = render(request, "tickets/partials/_conversation.html", context | {"oob_properties": True})
     if sent:
-        _toast(response, "Note added." if form.cleaned_data["internal"] else "Reply sent to the customer.")
+        toast(response, "Note added." if form.cleaned_data["internal"] else "Reply sent to the customer.")
     return response
 
 
@@ -258,7 +192,7 @@ def ticket_reply_template(request: HttpRequest, pk: int) -> HttpResponse:
                 "tickets/partials/_reply_body.html",
                 {"reply_form": ReplyForm(initial={"body": body})},
             )
-            return _toast(response, _error_text(error), "warning")
+            return toast(response, error_text(error), "warning")
     return render(
         request, "tickets/partials/_reply_body.html", {"reply_form": ReplyForm(initial={"body": body})}
     )
@@ -311,11 +245,11 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError("Nothing to change.")
     except ValidationError as error:
         if not request.htmx:
-            messages.error(request, _error_text(error))
+            messages.error(request, error_text(error))
             return redirect(ticket)
         ticket = selectors.ticket_detail_get(pk=pk)
         response = render(request, "tickets/partials/_properties.html", _detail_context(request, ticket))
-        return _toast(response, _error_text(error), "danger")
+        return toast(response, error_text(error), "danger")
     if not request.htmx:
         messages.success(request, done)
         return redirect(ticket)
@@ -323,7 +257,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request, "tickets/partials/_properties.html", _detail_context(request, ticket) | {"oob_header": True}
     )
-    return _toast(response, done)
+    return toast(response, done)
 
 
 # --- panels on contact and company pages -----------------------------------------------------------------

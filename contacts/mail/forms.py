@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cdpcrm.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 
 from .models import EmailTemplate, Mailbox, Security
 from .registry import MAILBOX_KINDS

@@ -2,7 +2,7 @@
 
 PostgreSQL: a composite foreign key deal(pipeline_id, stage_id) -> stage(pipeline_id, id).
 SQLite cannot add a constraint to an existing table, so triggers do the same check there.
-Keep this the last migration touching pipeline_deal on SQLite: a table rebuild drops triggers.
+A later migration that rebuilds pipeline_deal on SQLite must create the triggers again (see 0004).
 """
 
 from django.db import migrations

@@ -36,3 +36,19 @@ def test_demo_load_is_realistic_and_a_second_run_creates_nothing():
     demo_load(users=users, stdout=out, contacts=300, companies=40)
     assert _counts() == first
     assert "already present" in out.getvalue()
+
+
+def test_the_demo_shows_company_tags_and_saved_views_on_every_list():
+    from contacts.models import SavedView
+
+    users = demo_users_ensure()
+    demo_load(users=users, stdout=io.StringIO(), contacts=100, companies=40)
+    demo_load(users=users, stdout=io.StringIO(), contacts=100, companies=40)
+    assert Company.objects.filter(tags__name="wholesale").exists()
+    assert set(SavedView.objects.values_list("list_key", flat=True)) == {
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+    }
+    assert SavedView.objects.filter(shared=True).count() == 4 and SavedView.objects.count() == 5

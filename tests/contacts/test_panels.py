@@ -32,7 +32,7 @@ def test_main_panels_are_tabs_and_side_panels_are_cards_loading_their_url(regist
     html = sales_client.get(contact.get_absolute_url()).content.decode()
     facts_url = f"/contacts/{contact.pk}/facts/"
     assert 'data-bs-target="#panel-facts-tab"' in html and "Facts again" in html
-    assert f'hx-get="{facts_url}" hx-trigger="load"' in html
+    assert f'hx-get="{facts_url}" hx-trigger="load, crm-contact-changed from:body"' in html
     assert 'id="panel-side-card"' in html and "Side card" in html
     assert "Secret" not in html  # the user lacks the panel's permission
     assert "Not yet" not in html  # its URL name does not resolve (app not shipped)

@@ -65,7 +65,7 @@ def test_contact_list_paginates_and_htmx_gets_only_the_table(sales_client):
     partial = sales_client.get(url, {"q": "Person0"}, HTTP_HX_TARGET="contact-table", **HTMX)
     html = partial.content.decode()
     assert '<nav class="navbar' not in html and "Person05" in html
-    assert [t.name for t in partial.templates][0] == "contacts/partials/_contact_table.html"
+    assert [t.name for t in partial.templates][0] == "lists/results.html"
 
 
 def test_csv_export_streams_the_filtered_list(sales_client):

@@ -104,7 +104,7 @@ def test_owner_filter(book):
 
 
 def test_other_currency_has_its_own_forecast(book):
-    usd = selectors.forecast_build(today=TODAY)
+    usd = selectors.forecast_build(today=TODAY, currency="USD")
     assert usd.other_currencies == ["EUR"]
     eur = selectors.forecast_build(today=TODAY, currency="EUR")
     assert _figures(eur.months[0].total) == (D("37500.00"), D("50000.00"), D("50000.00"), D("0.00"))
@@ -143,4 +143,7 @@ def test_forecast_page_shows_table_chart_and_csv(book, sales_client):
 
 def test_forecast_runs_a_fixed_number_of_queries(book, django_assert_num_queries):
     with django_assert_num_queries(4):  # open sums, won sums, owners, other currencies
+        selectors.forecast_build(today=TODAY, currency="USD")
+    # Consolidated: + company currency, + rates, + won deals without a rate (instead of other currencies).
+    with django_assert_num_queries(6):
         selectors.forecast_build(today=TODAY)

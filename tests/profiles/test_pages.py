@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_marketing_creates_a_source_and_sees_the_key_once(marketing_client):
-    response = marketing_client.post(
-        reverse("profiles:source_create"), {"name": "Website", "kind": "website"}
-    )
+    response = marketing_client.post(reverse("profiles:source_create"), {"name": "Website", "kind": "server"})
 
     assert response.status_code == 200
     key = response.context["write_key"]

@@ -231,16 +231,13 @@ def test_inline_assign_priority_and_team(support_client, support_user):
 
 def test_bulk_assign_and_status_change(support_client, support_user):
     a, b, c = (ticket_make(user=support_user, subject=s) for s in "abc")
-    response = support_client.post(
-        reverse("tickets:queue_bulk"),
-        {
-            "tickets": [a.pk, b.pk],
-            "status": "pending",
-            "assignee": str(support_user.pk),
-            "querystring": "view=all",
-        },
+    url = reverse("tickets:queue_bulk")
+    ids = [a.pk, b.pk]
+    assigned = support_client.post(
+        url, {"action": "assignee", "ids": ids, "assignee": str(support_user.pk), "querystring": "view=all"}
     )
-    assert response.status_code == 302 and response["Location"].endswith("?view=all")
+    assert assigned.status_code == 302 and assigned["Location"].endswith("?view=all")
+    support_client.post(url, {"action": "status", "ids": ids, "status": "pending", "querystring": "view=all"})
     assert set(
         Ticket.objects.filter(assignee=support_user, status="pending").values_list("pk", flat=True)
     ) == {a.pk, b.pk}
@@ -250,7 +247,9 @@ def test_bulk_assign_and_status_change(support_client, support_user):
 
 def test_bulk_without_a_selection_changes_nothing(support_client, support_user):
     ticket_make(user=support_user)
-    response = support_client.post(reverse("tickets:queue_bulk"), {"status": "pending"}, follow=True)
+    response = support_client.post(
+        reverse("tickets:queue_bulk"), {"action": "status", "status": "pending"}, follow=True
+    )
     assert "Select at least one ticket" in response.content.decode()
     assert not Ticket.objects.filter(status="pending").exists()
 
@@ -312,7 +311,7 @@ def test_sales_reads_tickets_but_cannot_change_them(sales_client, support_user):
     )
     assert (
         sales_client.post(
-            reverse("tickets:queue_bulk"), {"tickets": [ticket.pk], "status": "solved"}
+            reverse("tickets:queue_bulk"), {"action": "status", "ids": [ticket.pk], "status": "solved"}
         ).status_code
         == 403
     )

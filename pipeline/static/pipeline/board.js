@@ -1,9 +1,56 @@
 // Deals board: drag a card to another column; the move is POSTed with htmx to the deal_move service.
 // Refused moves are reverted (the server's message shows as a toast); Lost columns ask for the reason first.
+// Dragging near the board's left or right edge (or a column's top or bottom) scrolls it, so every column
+// can be reached at any window size; columns load more cards as their end scrolls into view (htmx).
 (function () {
   "use strict";
 
   let pendingLost = null;
+
+  // While a card is dragged, a pointer within EDGE px of the board's left or right edge scrolls the board
+  // sideways, and one near a column's top or bottom scrolls that column, faster the closer it gets.
+  const EDGE = 90;
+  const MAX_SPEED = 28;
+  const edgeScroll = {
+    x: 0, y: 0, frame: 0, active: false,
+    track: function (evt) {
+      const point = evt.touches ? evt.touches[0] : evt;
+      edgeScroll.x = point.clientX;
+      edgeScroll.y = point.clientY;
+    },
+    speed: function (distance) { return distance >= EDGE ? 0 : Math.ceil(MAX_SPEED * (1 - distance / EDGE)); },
+    step: function () {
+      if (!edgeScroll.active) return;
+      const board = document.querySelector(".board");
+      if (board) {
+        const rect = board.getBoundingClientRect();
+        const right = Math.min(rect.right, window.innerWidth);
+        const left = Math.max(rect.left, 0);
+        if (edgeScroll.y >= rect.top && edgeScroll.y <= rect.bottom) {
+          board.scrollLeft += edgeScroll.speed(right - edgeScroll.x) - edgeScroll.speed(edgeScroll.x - left);
+        }
+        const under = document.elementFromPoint(edgeScroll.x, edgeScroll.y);
+        const list = under && under.closest ? under.closest(".board-list") : null;
+        if (list) {
+          const box = list.getBoundingClientRect();
+          list.scrollTop += edgeScroll.speed(box.bottom - edgeScroll.y) - edgeScroll.speed(edgeScroll.y - box.top);
+        }
+      }
+      edgeScroll.frame = window.requestAnimationFrame(edgeScroll.step);
+    },
+    start: function () {
+      edgeScroll.active = true;
+      document.addEventListener("mousemove", edgeScroll.track, true);
+      document.addEventListener("touchmove", edgeScroll.track, true);
+      edgeScroll.frame = window.requestAnimationFrame(edgeScroll.step);
+    },
+    stop: function () {
+      edgeScroll.active = false;
+      window.cancelAnimationFrame(edgeScroll.frame);
+      document.removeEventListener("mousemove", edgeScroll.track, true);
+      document.removeEventListener("touchmove", edgeScroll.track, true);
+    },
+  };
 
   function revert(move) {
     const reference = move.from.children[move.oldIndex] || null;
@@ -77,9 +124,12 @@
         forceFallback: true,
         fallbackOnBody: true,
         fallbackTolerance: 3,
+        scroll: false,  // edgeScroll below scrolls the board and the columns while a card is dragged
+        onStart: function () { edgeScroll.start(); },
         ghostClass: "deal-card-ghost",
         disabled: !canMove,
         onEnd: function (evt) {
+          edgeScroll.stop();
           if (evt.from === evt.to) return;
           const column = evt.to.closest(".board-column");
           const move = { item: evt.item, from: evt.from, oldIndex: evt.oldIndex, toStage: evt.to.dataset.stage };
