@@ -104,12 +104,6 @@ def loyalty_tier_change(*, account: LoyaltyAccount, user, tier: str, text: str =
         contact_ids=[locked.contact_id],
         data={"fields": {"tier": [previous, tier]}},
     )
-    crm_change_record(
-        topic="loyalty.tier_changed",
-        instance=locked,
-        contact_ids=[locked.contact_id],
-        data={"fields": {"tier": [previous, tier]}},
-    )
     return note
 
 

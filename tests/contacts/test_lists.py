@@ -235,5 +235,5 @@ def test_deleting_a_contact_with_tickets_is_refused_with_the_reason(sales_client
         "Rita Requester cannot be deleted while 1 ticket is linked to the contact" in _messages(response)[-1]
     )
     api = sales_api.delete(f"/api/contacts/{contact.pk}/")
-    assert api.status_code == 409 and "1 ticket" in api.json()["non_field_errors"][0]
+    assert api.status_code == 409 and "1 ticket" in api.json()["detail"]
     assert Contact.objects.filter(pk=contact.pk).exists() and contact.tickets.count() == 1
