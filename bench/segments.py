@@ -41,7 +41,7 @@ from django.utils import timezone  # noqa: E402
 
 from cdpcrm.celery import app as celery_app  # noqa: E402
 from profiles.models import Event, Source  # noqa: E402
-from profiles.services import batch_accept, request_info_now, source_create  # noqa: E402
+from profiles.sources.services import batch_accept, request_info_now, source_create  # noqa: E402
 from segments.models import Delivery, Destination, Membership, Segment  # noqa: E402
 from segments.services import segment_recompute  # noqa: E402
 

@@ -19,11 +19,13 @@ class ProfilesConfig(AppConfig):
     def ready(self) -> None:
         connection_created.connect(_sqlite_real_variable_limit, dispatch_uid="profiles_sqlite_variable_limit")
 
+        # Celery discovers only `<app>.tasks`; the tasks live in the sub-packages (names unchanged).
         from django.db.models.signals import post_delete, post_save
 
         from contacts.models import Contact
         from contacts.panels import Panel, company_panel_register, contact_panel_register
 
+        from .ingest import tasks  # noqa: F401
         from .models import Source
         from .receivers import contact_saved, sources_changed
 
@@ -34,7 +36,7 @@ class ProfilesConfig(AppConfig):
         from contacts.mail.registry import contact_resolver_register
         from contacts.mail.signals import mail_engaged
 
-        from .mail_events import contacts_by_identity, mail_engaged_received
+        from .sources.mail_events import contacts_by_identity, mail_engaged_received
 
         mail_engaged.connect(mail_engaged_received, dispatch_uid="profiles_mail_engaged")
         contact_resolver_register(contacts_by_identity)

@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from . import hotpath
 from .signals import profiles_changed
-from .traits import contact_link_profile
+from .tracking import hotpath
+from .unify.traits import contact_link_profile
 
 
 def contact_saved(sender, instance, created, update_fields=None, **kwargs) -> None:

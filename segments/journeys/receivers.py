@@ -36,7 +36,7 @@ def on_crm_change(change) -> None:
 def connect() -> None:
     from contacts.signals import crm_change_recorder_register, crm_changed
     from profiles.signals import profiles_changed
-    from profiles.timeline import timeline_provider_register
+    from profiles.unify.timeline import timeline_provider_register
 
     from ..hooks import segment_moves_register
     from .timeline import JourneyTimeline

@@ -5,7 +5,7 @@ import itertools
 import json
 
 from profiles.models import IngestBatch, Source
-from profiles.services import batch_accept, request_info_now, source_create
+from profiles.sources.services import batch_accept, request_info_now, source_create
 
 _counter = itertools.count()
 

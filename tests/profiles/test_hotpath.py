@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from profiles import drain, hotpath
-from profiles.drain import batch_process
+from profiles.ingest import drain
+from profiles.ingest.drain import batch_process
 from profiles.models import Event, IngestBatch, Source
+from profiles.tracking import hotpath
 
 from .factories import basic_auth, make_source, store_batch, track
 
@@ -64,7 +65,7 @@ def test_saving_a_source_invalidates_the_cache_at_once(client):
 @pytest.fixture
 def queued(monkeypatch):
     """Record the processing tasks the accept path queues instead of sending them."""
-    from profiles.tasks import batch_process_task
+    from profiles.ingest.tasks import batch_process_task
 
     sent: list[tuple] = []
     monkeypatch.setattr(batch_process_task, "apply_async", lambda args, **kwargs: sent.append(args))
@@ -114,7 +115,7 @@ def test_a_full_group_queues_the_next_drain(grouping, queued, django_capture_on_
 
 
 def test_enqueue_failure_clears_the_flag_so_the_next_request_retries(monkeypatch, db):
-    from profiles.tasks import batch_process_task
+    from profiles.ingest.tasks import batch_process_task
 
     source, _ = make_source()
 

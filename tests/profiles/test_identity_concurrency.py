@@ -7,7 +7,7 @@ import time
 import pytest
 
 from profiles.models import Event, Identity, IngestBatch, Profile, ProfileMerge
-from profiles.services import batch_accept, request_info_now
+from profiles.sources.services import batch_accept, request_info_now
 
 from .factories import make_source
 

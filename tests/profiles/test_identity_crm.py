@@ -3,8 +3,8 @@
 import pytest
 
 from contacts.models import Contact
-from profiles.identity import merge_preview, profile_unmerge
 from profiles.models import Event, Group, Identity, Profile, ProfileMerge
+from profiles.unify.identity import merge_preview, profile_unmerge
 from tests.contacts.factories import CompanyFactory, ContactFactory
 
 from .factories import make_source

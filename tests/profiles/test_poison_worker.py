@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from profiles.models import Event, IngestBatch, IngestError
-from profiles.services import batch_accept, request_info_now
+from profiles.sources.services import batch_accept, request_info_now
 
 from .factories import make_source
 

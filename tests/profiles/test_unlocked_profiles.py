@@ -9,13 +9,14 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 
-from profiles import drain, services
-from profiles.drain import batch_process
-from profiles.identity import _lock_key
+from profiles.ingest import drain
+from profiles.ingest.drain import batch_process
+from profiles.ingest.sweep import pending_profiles_refresh
+from profiles.ingest.tasks import batches_sweep_task
 from profiles.models import ComputedTrait, Event, IngestBatch, Profile
-from profiles.sweep import pending_profiles_refresh
-from profiles.tasks import batches_sweep_task
-from profiles.traits import computed_values
+from profiles.sources import services
+from profiles.unify.identity import _lock_key
+from profiles.unify.traits import computed_values
 
 from .factories import make_source, store_batch, track
 

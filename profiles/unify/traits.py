@@ -28,10 +28,10 @@ from django.utils import timezone
 
 from contacts.models import Company, Contact
 
-from . import pgsql
+from ..ingest import store
+from ..ingest.normalize import NormalizedEvent
+from ..models import ComputedTrait, Event, Group, Profile
 from .identity import Resolution
-from .models import ComputedTrait, Event, Group, Profile
-from .normalize import NormalizedEvent
 
 BUILT_INS = ("first_seen", "last_seen", "total_events", "channels_seen")
 
@@ -181,8 +181,8 @@ def profiles_apply(
         created=set(resolution.created),
     )
     dirty.update(p.pk for p in live if links_before.get(p.pk) != (p.contact_id, p.company_id))
-    pgsql.bulk_update([p for p in live if p.pk in dirty], PROFILE_FIELDS)
-    pgsql.bulk_update([p for p in live if p.pk not in dirty], TOUCH_FIELDS)
+    store.bulk_update([p for p in live if p.pk in dirty], PROFILE_FIELDS)
+    store.bulk_update([p for p in live if p.pk not in dirty], TOUCH_FIELDS)
     return sorted(p.pk for p in live)
 
 
@@ -322,9 +322,9 @@ def profiles_touch(
         pairs.append(f"%(k{i})s::text, {_combine_sql(definition, f'k{i}')}")
     folded = f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
     # Lock in id order the rows the statement can fold (live, with every trait already stored).
-    foldable = {pk for (pk,) in pgsql.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
-    params["rows"] = pgsql.json_text([row for row in rows if row["id"] in foldable])
-    written = [pk for (pk,) in pgsql.fetch(_TOUCH_SQL.format(folded=folded), params)]
+    foldable = {pk for (pk,) in store.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
+    params["rows"] = store.json_text([row for row in rows if row["id"] in foldable])
+    written = [pk for (pk,) in store.fetch(_TOUCH_SQL.format(folded=folded), params)]
     left = sorted(set(ids) - set(written))
     return sorted({*written, *profiles_refresh(profile_ids=left)}) if left else sorted(written)
 
@@ -374,7 +374,7 @@ def profiles_refresh(*, profile_ids: Iterable[int]) -> list[int]:
     now = timezone.now()
     for profile in profiles.values():
         profile.updated_at = now
-    pgsql.bulk_update(list(profiles.values()), ("first_seen", "last_seen", "updated_at"))
+    store.bulk_update(list(profiles.values()), ("first_seen", "last_seen", "updated_at"))
     computed_refresh(profile_ids=live)
     return live
 
@@ -404,7 +404,7 @@ def _contacts_link(profiles: list[Profile]) -> None:
 
 def contact_link_profile(*, contact_id: int, email: str) -> int | None:
     """After a Contact is created or its e-mail edited: link the live profile holding that e-mail."""
-    from .models import Identity
+    from ..models import Identity
 
     email = (email or "").strip().lower()
     if not email:
@@ -622,7 +622,7 @@ def computed_refresh(*, profile_ids: Iterable[int]) -> int:
     values = computed_values(profile_ids=profile_ids)
     if not values:
         return 0
-    pgsql.bulk_update([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
+    store.bulk_update([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
     return len(values)
 
 

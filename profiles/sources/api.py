@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from common.api import StrictModelSerializer, StrictSerializer
 from common.permissions import ModelPermissions
 
+from ..models import Event, Source
 from . import services
-from .models import Event, Source
 from .offline import CsvRejected, offline_csv_import
 
 
@@ -169,7 +169,7 @@ ROUTES: list = [
 
 
 def _profile_routes() -> list:
-    from .profile_api import ProfileViewSet
+    from ..unify.api import ProfileViewSet
 
     return [("profiles", ProfileViewSet, "profile")]
 

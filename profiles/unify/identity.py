@@ -26,9 +26,9 @@ from django.db import OperationalError, connection
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from . import pgsql
-from .models import Event, Identity, Profile, ProfileMerge
-from .normalize import NormalizedEvent
+from ..ingest import store
+from ..ingest.normalize import NormalizedEvent
+from ..models import Event, Identity, Profile, ProfileMerge
 
 Identifier = tuple[str, str]
 USER_ID = Identity.Kind.USER_ID.value
@@ -141,7 +141,7 @@ def identities_load(identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
         return {}
     if connection.vendor == "postgresql":
         pairs = [(kind, value) for kind, values in by_kind.items() for value in values]
-        rows = pgsql.identities_owned(kinds=[p[0] for p in pairs], values=[p[1] for p in pairs])
+        rows = store.identities_owned(kinds=[p[0] for p in pairs], values=[p[1] for p in pairs])
         return {(kind, value): profile_id for kind, value, profile_id in rows}
     condition = Q()
     for kind, values in sorted(by_kind.items()):
@@ -174,7 +174,7 @@ def _profiles_lock(profile_ids: Iterable[int]) -> dict[int, Profile]:
     ids = sorted(set(profile_ids))
     if connection.vendor == "postgresql":
         # One array parameter instead of an IN list of thousands of placeholders.
-        return {profile.pk: profile for profile in pgsql.rows_locked(Profile, ids)}
+        return {profile.pk: profile for profile in store.rows_locked(Profile, ids)}
     return {
         profile.pk: profile
         for profile in Profile.objects.select_for_update().filter(pk__in=ids).order_by("pk")
@@ -208,7 +208,7 @@ def _user_ids_of(profile_ids: list[int]) -> list[tuple[int, str]]:
     if not profile_ids:
         return []
     if connection.vendor == "postgresql":
-        return pgsql.identity_values_of(profile_ids=profile_ids, kind=USER_ID)
+        return store.identity_values_of(profile_ids=profile_ids, kind=USER_ID)
     return list(
         Identity.objects.filter(profile_id__in=profile_ids, kind=USER_ID).values_list("profile_id", "value")
     )
@@ -394,7 +394,7 @@ def _profiles_create(count: int) -> list[Profile]:
         return Profile.objects.bulk_create([Profile() for _ in range(count)])
     now = timezone.now()
     empty = {"traits": {}, "trait_times": {}, "computed_traits": {}, "created_at": now, "updated_at": now}
-    ids = pgsql.insert_rows(Profile, [empty] * count)
+    ids = store.insert_rows(Profile, [empty] * count)
     # from_db with every field in order takes Model.__init__'s positional fast path.
     attnames = [f.attname for f in Profile._meta.concrete_fields]
     json_fields = {"traits", "trait_times", "computed_traits"}
@@ -414,7 +414,7 @@ def _identities_create(rows: list[tuple[str, str, int]]) -> None:
         return
     if connection.vendor == "postgresql":
         now = timezone.now()
-        pgsql.insert_rows(
+        store.insert_rows(
             Identity, [{"kind": k, "value": v, "profile_id": p, "created_at": now} for k, v, p in rows]
         )
         return
@@ -691,7 +691,7 @@ def profile_unmerge(*, merge: ProfileMerge, user=None) -> ProfileMerge:
         )
         merge.undone_by = undo
         merge.save(update_fields=["undone_by"])
-        from .signals import profiles_changed
+        from ..signals import profiles_changed
         from .traits import computed_refresh
 
         computed_refresh(profile_ids=[survivor.pk, merged.pk])

@@ -8,12 +8,12 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from . import pgsql
+from ..models import Event, IngestBatch, IngestError, Source
+from ..unify.identity import Resolution, batch_resolve
+from ..unify.traits import profiles_apply
+from . import store
 from .clean import json_clean, text_needs_cleaning
-from .identity import Resolution, batch_resolve
-from .models import Event, IngestBatch, IngestError, Source
 from .normalize import NormalizedEvent, Rejection, RequestInfo, normalize_body
-from .traits import profiles_apply
 
 EVENT_COLUMNS = (
     "source_id",
@@ -79,7 +79,7 @@ def events_insert(
             with cursor.cursor.copy(f"COPY profiles_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(
-                        [pgsql.json_text(value) if i in json_at else value for i, value in enumerate(row)]
+                        [store.json_text(value) if i in json_at else value for i, value in enumerate(row)]
                     )
         return
     Event.objects.bulk_create(
@@ -91,7 +91,7 @@ def _message_ids_existing(*, source_id: int, message_ids: list[str]) -> set[str]
     if not message_ids:
         return set()
     if connection.vendor == "postgresql":
-        return pgsql.event_message_ids_existing(source_id=source_id, message_ids=message_ids)
+        return store.event_message_ids_existing(source_id=source_id, message_ids=message_ids)
     return set(
         Event.objects.filter(source_id=source_id, message_id__in=message_ids).values_list(
             "message_id", flat=True
@@ -116,7 +116,7 @@ def batch_parse(batch: IngestBatch, source: Source) -> Parsed:
         browser_source=source.is_browser,
     )
     try:
-        body = pgsql.json_parse(batch.body)
+        body = store.json_parse(batch.body)
     except (ValueError, RecursionError):
         body = {}
     if text_needs_cleaning(batch.body):
@@ -209,7 +209,7 @@ def group_record(
         batch.rejected_count = len(rejections.get(batch.pk, ()))
         batch.profiles_pending = None
     group[0].profiles_pending = pending or None
-    pgsql.bulk_update(group, ["processed_at", "accepted_count", "rejected_count", "profiles_pending"])
+    store.bulk_update(group, ["processed_at", "accepted_count", "rejected_count", "profiles_pending"])
     latest = max((e.received_at for e in stored.new_events), default=group[0].received_at)
     Source.objects.filter(pk=source.pk).update(
         events_accepted=F("events_accepted") + len(stored.new_events),

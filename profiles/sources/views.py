@@ -10,12 +10,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..models import Source
+from ..tracking.views import analytics_settings
 from . import selectors, services
 from .forms import CsvUploadForm, SourceForm
-from .models import Source
 from .offline import CsvRejected, offline_csv_import
 from .snippet import analytics_snippet
-from .tracking_views import analytics_settings
 
 SOURCES_PER_PAGE = 50
 ANALYTICS_DIR = Path(settings.BASE_DIR) / "static" / "vendor" / "analytics"

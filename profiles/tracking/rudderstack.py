@@ -11,9 +11,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from .selectors import source_by_write_key
-from .tracking import TrackingError, basic_auth_key
-from .tracking_views import error_response
+from ..sources.selectors import source_by_write_key
+from .checks import TrackingError, basic_auth_key
+from .views import error_response
 
 
 def source_config_payload(*, source, write_key: str) -> dict:

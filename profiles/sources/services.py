@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .clean import text_clean
-from .drain import drain_enqueue
-from .models import IngestBatch, Source
-from .normalize import RequestInfo
+from ..ingest.clean import text_clean
+from ..ingest.drain import drain_enqueue
+from ..ingest.normalize import RequestInfo
+from ..models import IngestBatch, Source
 from .selectors import write_key_digest
 
 WRITE_KEY_PREFIX_LENGTH = 8

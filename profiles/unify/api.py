@@ -16,10 +16,10 @@ from rest_framework.response import Response
 
 from common.api import StrictModelSerializer
 
-from . import profile_selectors
-from .api import EventSerializer
+from ..models import Event, Profile, ProfileMerge
+from ..sources.api import EventSerializer
+from . import selectors
 from .identity import identifier_parse, profile_by_identifier
-from .models import Event, Profile, ProfileMerge
 
 
 class ProfileSerializer(StrictModelSerializer):
@@ -73,7 +73,7 @@ class ProfileFilter(filters.FilterSet):
         fields = ["contact", "company"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(pk__in=profile_selectors.profile_search(query=value).values("pk"))
+        return queryset.filter(pk__in=selectors.profile_search(query=value).values("pk"))
 
     def by_status(self, queryset, name, value):
         return queryset.filter(contact__isnull=value == "unknown")

@@ -20,13 +20,13 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Subquery
 from django.utils import timezone
 
-from . import hotpath
+from ..models import IngestBatch, IngestError, Profile, Source
+from ..signals import profiles_changed
+from ..tracking import hotpath
+from ..unify.traits import profiles_touch
 from .clean import text_clean
-from .models import IngestBatch, IngestError, Profile, Source
 from .normalize import NormalizedEvent, Rejection
-from .signals import profiles_changed
-from .store import Stored, batch_parse, events_store, group_record
-from .traits import profiles_touch
+from .pipeline import Stored, batch_parse, events_store, group_record
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from django import forms
 
 from common.forms import BootstrapFormMixin
 
-from .models import Source
+from ..models import Source
 
 
 class SourceForm(BootstrapFormMixin, forms.Form):

@@ -4,11 +4,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from . import hotpath
+from ..sources.services import batches_purge
+from ..tracking import hotpath
+from ..unify.traits import computed_recompute_all
 from .drain import batch_process
-from .services import batches_purge
 from .sweep import batches_sweep, pending_profiles_refresh
-from .traits import computed_recompute_all
 
 
 @shared_task(

@@ -19,9 +19,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
 
-from .clean import json_clean
+from ..ingest.clean import json_clean
+from ..models import Event, Identity, Profile
 from .identity import EXTERNAL_PREFIX, identifier_parse, profile_by_identifier
-from .models import Event, Identity, Profile
 
 # profile id -> {audience key: True} for the profile's current audiences (segments registers one).
 AUDIENCE_PROVIDERS: list[Callable[[int], dict[str, bool]]] = []

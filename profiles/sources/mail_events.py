@@ -11,7 +11,7 @@ import json
 
 from django.db import IntegrityError, transaction
 
-from .models import Identity, IngestBatch, Source
+from ..models import Identity, IngestBatch, Source
 from .services import batch_accept, request_info_now, source_create
 
 SOURCE_NAME = "CRM e-mail"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from .models import Event, IngestBatch, IngestError, Source
+from ..models import Event, IngestBatch, IngestError, Source
 
 
 def write_key_digest(write_key: str) -> str:

@@ -9,9 +9,9 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .selectors import source_by_write_key
-from .services import batch_accept, request_info_now
-from .tracking import TrackingError, request_parse
+from ..sources.selectors import source_by_write_key
+from ..sources.services import batch_accept, request_info_now
+from .checks import TrackingError, request_parse
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from contacts.models import Activity, Contact, LoyaltyNote, Task
 from pipeline.models import DealStageChange
 from tickets.models import TicketMessage
 
-from .clean import json_clean, text_clean
-from .models import Event, Profile
+from ..ingest.clean import json_clean, text_clean
+from ..models import Event, Profile
 
 PAGE_SIZE = 25
 CRM_CHANNEL = "crm"

@@ -3,7 +3,7 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from .models import ComputedTrait, Event, Identity, Profile, ProfileMerge, Source
+from ..models import ComputedTrait, Event, Identity, Profile, ProfileMerge, Source
 
 KEY_TRAITS = ("email", "name", "first_name", "last_name", "phone", "plan", "city", "loyalty_tier")
 
@@ -78,7 +78,7 @@ def ledger_for(*, profile: Profile) -> QuerySet[ProfileMerge]:
 
 def company_cdp_summary(*, company_id: int) -> dict:
     """The CDP side of a company: its group calls' traits and how many profiles belong to it (two queries)."""
-    from .models import Group
+    from ..models import Group
 
     groups = list(Group.objects.filter(company_id=company_id).order_by("group_id"))
     profiles = Profile.objects.filter(company_id=company_id, merged_into__isnull=True).count()

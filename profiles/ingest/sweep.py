@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..models import IngestBatch, Profile
+from ..signals import profiles_changed
+from ..unify.traits import profiles_refresh
 from .drain import TRANSIENT_ERRORS, drain_enqueue
-from .models import IngestBatch, Profile
-from .signals import profiles_changed
-from .traits import profiles_refresh
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Company, Contact
 
-from . import profile_selectors as selectors
+from ..models import Profile, ProfileMerge
+from . import selectors
 from .identity import identifier_parse, merge_preview, profile_unmerge
-from .models import Profile, ProfileMerge
 from .panels import profile_panels_for
 from .timeline import KINDS, Cursor, timeline_page
 

@@ -7,7 +7,7 @@ The one-letter paths are what analytics.js (analytics-next) posts to: /v1/t, /v1
 from django.urls import path
 
 from .rudderstack import source_config
-from .tracking_views import analytics_settings, tracking_view
+from .views import analytics_settings, tracking_view
 
 CALLS = ("track", "identify", "page", "screen", "group", "alias", "batch")
 
