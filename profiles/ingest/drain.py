@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ..models import IngestBatch, IngestError, Profile, Source
 from ..signals import profiles_changed
-from ..tracking import hotpath
+from ..tracking import cache as tracking_cache
 from ..unify.traits import profiles_touch
 from .clean import text_clean
 from .normalize import NormalizedEvent, Rejection
@@ -46,7 +46,7 @@ def drain_enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = T
     """
     from .tasks import batch_process_task
 
-    if source_id is not None and not hotpath.drain_flag_set(
+    if source_id is not None and not tracking_cache.drain_flag_set(
         source_id, ttl=settings.INGEST_DRAIN_FLAG_SECONDS
     ):
         return
@@ -58,7 +58,7 @@ def drain_enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = T
         # The batch is stored; the sweeper re-enqueues it once the broker is back.
         logger.exception("could not enqueue ingest batch %s; the sweeper will retry", batch_id)
         if source_id is not None:
-            hotpath.drain_flag_clear(source_id)
+            tracking_cache.drain_flag_clear(source_id)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
 from ..sources.services import batches_purge
-from ..tracking import hotpath
+from ..tracking import cache as tracking_cache
 from ..unify.traits import computed_recompute_all
 from .drain import batch_process
 from .sweep import batches_sweep, pending_profiles_refresh
@@ -21,7 +21,7 @@ from .sweep import batches_sweep, pending_profiles_refresh
 def batch_process_task(batch_id: int, source_id: int | None = None) -> None:
     """Process this batch and, in the same transaction, the waiting batches of its source behind it."""
     if source_id is not None:
-        hotpath.drain_flag_clear(source_id)  # before the claim: later requests queue the next drain
+        tracking_cache.drain_flag_clear(source_id)  # before the claim: later requests queue the next drain
     batch_process(batch_id=batch_id, more=settings.INGEST_GROUP_BATCHES - 1)
 
 

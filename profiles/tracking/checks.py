@@ -14,7 +14,7 @@ from django.conf import settings
 from ..ingest.normalize import MAX_EVENT_BYTES
 from ..models import Source
 from ..sources.selectors import source_by_key_hash, write_key_digest
-from . import hotpath
+from . import cache
 
 MAX_REQUEST_BYTES = 500 * 1024
 # Checked on the raw bytes before parsing: Python's parser recurses per level (RecursionError past ~1,000),
@@ -86,10 +86,10 @@ def authenticate(write_key: str | None) -> Source:
     limit, window = rate_limit_parse(settings.TRACKING_RATE_LIMIT)
     now = time.time()
     bucket = int(now // window)
-    count, generation = hotpath.counters(
+    count, generation = cache.counters(
         rate_key=f"cdp:rate:{digest[:32]}:{bucket}" if limit > 0 else None, window=window
     )
-    source = hotpath.source_cached(digest, generation, lambda: source_by_key_hash(digest=digest))
+    source = cache.source_cached(digest, generation, lambda: source_by_key_hash(digest=digest))
     if source is None:
         raise TrackingError(401, "invalid write key")
     if not source.enabled:

@@ -7,7 +7,7 @@ import pytest
 from profiles.ingest import drain
 from profiles.ingest.drain import batch_process
 from profiles.models import Event, IngestBatch, Source
-from profiles.tracking import hotpath
+from profiles.tracking import cache as hotpath
 
 from .factories import basic_auth, make_source, store_batch, track
 

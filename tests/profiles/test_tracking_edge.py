@@ -8,7 +8,7 @@ from django.db import OperationalError
 from django.test import override_settings
 
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
-from profiles.tracking import hotpath
+from profiles.tracking import cache as hotpath
 
 from .factories import basic_auth, track
 
@@ -134,7 +134,7 @@ def test_the_database_down_while_reading_the_source_answers_503(client, monkeypa
 
 @override_settings(CACHE_URL="redis://127.0.0.1:1/1", TRACKING_RATE_LIMIT="1/m")
 def test_with_the_cache_redis_down_tracking_goes_on_without_limits_and_warns_once(post, caplog):
-    with caplog.at_level(logging.WARNING, logger="profiles.tracking.hotpath"):
+    with caplog.at_level(logging.WARNING, logger="profiles.tracking.cache"):
         answers = [post("/v1/track", track(n)).status_code for n in range(4)]
     assert answers == [200, 200, 200, 200]  # a limit of 1/m does not apply while the cache is down
     assert Event.objects.count() == 4  # stored and drained (one drain per request while Redis is down)
