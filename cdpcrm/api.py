@@ -10,7 +10,7 @@ for app_label in (
     "contacts",
     "pipeline",
     "tickets",
-    "profiles.sources",
+    "profiles",
     "segments",
     "segments.journeys",
     "segments.webhooks",

@@ -25,9 +25,10 @@ class ProfilesConfig(AppConfig):
         from contacts.models import Contact
         from contacts.panels import Panel, company_panel_register, contact_panel_register
 
-        from .ingest import tasks  # noqa: F401
+        from .ingest import tasks as ingest_tasks  # noqa: F401
         from .models import Source
         from .receivers import contact_saved, sources_changed
+        from .unify import tasks as unify_tasks  # noqa: F401
 
         post_save.connect(contact_saved, sender=Contact, dispatch_uid="profiles_contact_link")
         post_save.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_saved")

@@ -4,7 +4,7 @@ from django.db import transaction
 
 from .signals import profiles_changed
 from .tracking import cache as tracking_cache
-from .unify.traits import contact_link_profile
+from .unify.contact import contact_link_profile
 
 
 def contact_saved(sender, instance, created, update_fields=None, **kwargs) -> None:

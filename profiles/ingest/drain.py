@@ -1,10 +1,17 @@
-"""Drain a source's inbox: claim its waiting batches, store them as one group, isolate what cannot be stored.
+"""Drain a source's inbox: the drain-flag protocol, a claimed group stored in one transaction, isolation of what fails.
+
+The flag: a request's commit queues a drain (batch_process_task) only if it can set its source's "drain
+queued" flag (Redis SET NX, INGEST_DRAIN_FLAG_SECONDS; Django's cache without CACHE_URL; always "set" while
+Redis is down, so each request then queues one). The task clears the flag before it claims, so a batch
+committed before a request found the flag set is always seen by that task's claim; a full group queues
+the next drain at once; a broker that refuses the task releases the flag (the sweeper re-enqueues).
 
 A group is one transaction. Should it fail for any reason but an unreachable database, its batches are
 counted as failed once and stored again at once in halves (each half a group of its own, a failing half
 halved again); a single batch that still fails is split in halves of events (savepoints) down to the event
-the database refuses, which is rejected with the reason while the rest is stored. So a poison event costs the other batches of its source one failed attempt, never
-more. A batch that fails as a whole INGEST_MAX_ATTEMPTS times is set aside with its reason (`failed_at`).
+the database refuses, which is rejected with the reason while the rest is stored. So a poison event costs
+the other batches of its source one failed attempt, never more. A batch that fails as a whole
+INGEST_MAX_ATTEMPTS times is set aside with its reason (`failed_at`).
 """
 
 import json
@@ -16,14 +23,17 @@ from functools import partial
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Subquery
+from django.db.models import F
 from django.utils import timezone
 
+from .. import cache_redis
 from ..models import IngestBatch, IngestError, Profile, Source
 from ..signals import profiles_changed
-from ..tracking import cache as tracking_cache
 from ..unify.traits import profiles_touch
+from . import store
+from .claim import claim_batch, claim_more, claim_next_of_source
 from .clean import text_clean
 from .normalize import NormalizedEvent, Rejection
 from .pipeline import Stored, batch_parse, events_store, group_record
@@ -31,10 +41,41 @@ from .pipeline import Stored, batch_parse, events_store, group_record
 logger = logging.getLogger(__name__)
 
 TOUCH_ATTEMPTS = 3  # the short second transaction of a group, before leaving it to the sweeper
-CLAIM_ROUNDS = 3  # attempts at filling a group past batches that other workers hold
 # The database rather than the data: a lost connection, a deadlock. Not counted against a single event
 # until its batch has failed this way INGEST_MAX_ATTEMPTS times.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def _flag_key(source_id: int) -> str:
+    return f"cdp:ingest:drain-queued:{source_id}"
+
+
+def drain_flag_set(source_id: int, *, ttl: int) -> bool:
+    """Mark a drain of this source's inbox as queued; False when one already is (True when Redis is down:
+    one drain per request then, which a drain finding its batches done costs little)."""
+    try:
+        client = cache_redis.client()
+        if client is None:
+            return cache.add(_flag_key(source_id), 1, timeout=ttl)
+        return bool(client.set(_flag_key(source_id), 1, ex=ttl, nx=True))
+    except cache_redis.CacheDown:
+        return True
+    except cache_redis.RedisError as error:
+        cache_redis.failed(error)
+        return True
+
+
+def drain_flag_clear(source_id: int) -> None:
+    try:
+        client = cache_redis.client()
+        if client is None:
+            cache.delete(_flag_key(source_id))
+        else:
+            client.delete(_flag_key(source_id))
+    except cache_redis.CacheDown:
+        pass
+    except cache_redis.RedisError as error:
+        cache_redis.failed(error)
 
 
 def drain_enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = True) -> None:
@@ -46,9 +87,7 @@ def drain_enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = T
     """
     from .tasks import batch_process_task
 
-    if source_id is not None and not tracking_cache.drain_flag_set(
-        source_id, ttl=settings.INGEST_DRAIN_FLAG_SECONDS
-    ):
+    if source_id is not None and not drain_flag_set(source_id, ttl=settings.INGEST_DRAIN_FLAG_SECONDS):
         return
     try:
         # A drain waits a moment so that a trickle of small requests is processed as one group.
@@ -58,7 +97,15 @@ def drain_enqueue(batch_id: int, source_id: int | None = None, *, wait: bool = T
         # The batch is stored; the sweeper re-enqueues it once the broker is back.
         logger.exception("could not enqueue ingest batch %s; the sweeper will retry", batch_id)
         if source_id is not None:
-            tracking_cache.drain_flag_clear(source_id)
+            drain_flag_clear(source_id)
+
+
+def drain_run(*, batch_id: int, source_id: int | None) -> None:
+    """The queued drain (batch_process_task): clear the source's flag first, so that a request arriving
+    from now on queues the next drain, then claim this batch and the waiting ones behind it."""
+    if source_id is not None:
+        drain_flag_clear(source_id)
+    batch_process(batch_id=batch_id, more=settings.INGEST_GROUP_BATCHES - 1)
 
 
 @dataclass
@@ -68,82 +115,6 @@ class BatchResult:
     rejected: int
     profile_ids: list[int]
     batches: int = 1
-
-
-def _claim(batch_id: int) -> IngestBatch | None:
-    batches = IngestBatch.objects.select_related("source").filter(pk=batch_id, processed_at__isnull=True)
-    if connection.features.has_select_for_update_skip_locked:
-        batches = batches.select_for_update(skip_locked=True, of=("self",))
-    return batches.first()
-
-
-def _claim_next_of_source(batch_id: int) -> IngestBatch | None:
-    """The oldest waiting batch of the same source as `batch_id`, for a task whose own batch is done."""
-    source = IngestBatch.objects.filter(pk=batch_id).values("source_id")
-    return (
-        IngestBatch.objects.select_related("source")
-        .filter(source_id=Subquery(source), processed_at__isnull=True)
-        .order_by("attempts", "received_at", "pk")  # batches that never failed first
-        .select_for_update(skip_locked=True, of=("self",))
-        .first()
-    )
-
-
-def _claim_more(batch: IngestBatch, *, limit: int) -> tuple[list[IngestBatch], bool]:
-    """Other waiting batches of the same source, oldest first, within the event budget, locked; and
-    whether more are waiting beyond them.
-
-    Processing them together spreads the fixed per-transaction work (locks, profile reads and writes,
-    counters, the commit) over many events; their own queued tasks later find them done. The budget is
-    applied to the waiting batches' sizes before locking, so batches past it are neither locked nor read.
-    Batches another worker holds are passed over (SKIP LOCKED) and the budget goes to the next ones:
-    a few rounds of two narrow queries. A batch that failed before is never grouped again. On SQLite (one
-    writer, no row locks) batches go one at a time.
-    """
-    if limit <= 0 or not connection.features.has_select_for_update_skip_locked:
-        return [], False
-    waiting = (
-        IngestBatch.objects.filter(source_id=batch.source_id, processed_at__isnull=True, attempts=0)
-        .exclude(pk=batch.pk)
-        .order_by("received_at", "pk")
-    )
-    budget = settings.INGEST_GROUP_EVENTS - batch.event_count
-    claimed: list[IngestBatch] = []
-    passed: list[int] = []  # held by other workers, or claimed by this one already
-    more_waiting = False
-    for _ in range(CLAIM_ROUNDS):
-        room = limit - len(claimed)
-        sizes = list(waiting.exclude(pk__in=passed).values_list("pk", "event_count")[: room + 1])
-        chosen: list[int] = []
-        for pk, size in sizes[:room]:
-            if size > budget:
-                break
-            chosen.append(pk)
-            budget -= size
-        more_waiting = len(chosen) < len(sizes)
-        if not chosen:
-            break
-        got = list(
-            waiting.filter(pk__in=chosen)
-            .select_for_update(skip_locked=True)
-            .only(
-                "id",
-                "source_id",
-                "kind",
-                "body",
-                "request_id",
-                "received_at",
-                "client_ip",
-                "user_agent",
-                "event_count",
-            )
-        )
-        claimed += got
-        passed += chosen
-        if len(got) == len(chosen):
-            break
-        budget += sum(size for pk, size in sizes if pk in set(chosen) - {b.pk for b in got})
-    return claimed, more_waiting
 
 
 def _test_delay() -> None:
@@ -192,7 +163,7 @@ def batch_process(*, batch_id: int, more: int = 0) -> BatchResult | None:
 def _continue(source_id: int, more: int) -> None:
     """After isolating, queue the source's next drain (unless one is queued): the batches behind a failed
     group must not wait for the sweeper. Its claim prefers batches that never failed."""
-    if more > 0 and connection.features.has_select_for_update_skip_locked:
+    if more > 0 and store.concurrent_writers():
         next_batch = (
             IngestBatch.objects.filter(source_id=source_id, processed_at__isnull=True)
             .values_list("pk", flat=True)
@@ -207,10 +178,10 @@ _FAILED_BEFORE = object()
 
 def _group_process(*, batch_id: int, more: int, held: list[int]):
     with transaction.atomic():
-        batch = _claim(batch_id)
-        if batch is None and more > 0 and connection.features.has_select_for_update_skip_locked:
+        batch = claim_batch(batch_id)
+        if batch is None and more > 0 and store.concurrent_writers():
             # Processed along with an earlier one: this task still drains what its source has waiting.
-            batch = _claim_next_of_source(batch_id)
+            batch = claim_next_of_source(batch_id)
         if batch is None:
             return None
         if batch.attempts:
@@ -218,7 +189,7 @@ def _group_process(*, batch_id: int, more: int, held: list[int]):
             return _FAILED_BEFORE  # on its own, outside this transaction
         _test_delay()
         source = batch.source
-        claimed, more_waiting = _claim_more(batch, limit=more)
+        claimed, more_waiting = claim_more(batch, limit=more)
         group = [batch, *claimed]
         held += [member.pk for member in group] + [source.pk]
         if more_waiting:
@@ -373,7 +344,7 @@ def _batch_isolated(*, batch_id: int) -> BatchResult | None:
     """One batch on its own; events the database refuses are found by halving and rejected one by one."""
     try:
         with transaction.atomic():
-            batch = _claim(batch_id)
+            batch = claim_batch(batch_id)
             if batch is None:
                 return None
             source = batch.source

@@ -3,39 +3,14 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from ..models import Event, IngestBatch, IngestError, Source
-from ..unify.identity import Resolution, batch_resolve
+from ..models import IngestBatch, IngestError, Source
+from ..unify.resolution import Resolution, batch_resolve
 from ..unify.traits import profiles_apply
 from . import store
 from .clean import json_clean, text_needs_cleaning
 from .normalize import NormalizedEvent, Rejection, RequestInfo, normalize_body
-
-EVENT_COLUMNS = (
-    "source_id",
-    "batch_id",
-    "profile_id",
-    "message_id",
-    "type",
-    "name",
-    "category",
-    "user_id",
-    "anonymous_id",
-    "group_id",
-    "previous_id",
-    "timestamp",
-    "original_timestamp",
-    "sent_at",
-    "received_at",
-    "properties",
-    "traits",
-    "context",
-    "integrations",
-)
 
 
 def events_insert(
@@ -43,9 +18,8 @@ def events_insert(
 ):
     """One bulk write of the new events of a group of batches (`batch_ids`: messageId -> its batch).
 
-    PostgreSQL gets a COPY (several times cheaper than a parameterised INSERT of the same rows). Events were
-    filtered against stored messageIds just before; if a concurrent batch stored one of them since, the
-    unique constraint aborts this transaction and the group is processed again batch by batch.
+    Events were filtered against stored messageIds just before; if a concurrent batch stored one of them
+    since, the unique constraint aborts this transaction and the group is processed again batch by batch.
     """
     rows = [
         (
@@ -71,32 +45,7 @@ def events_insert(
         )
         for e in events
     ]
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        json_at = range(len(EVENT_COLUMNS) - 4, len(EVENT_COLUMNS))
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY profiles_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(
-                        [store.json_text(value) if i in json_at else value for i, value in enumerate(row)]
-                    )
-        return
-    Event.objects.bulk_create(
-        [Event(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True
-    )
-
-
-def _message_ids_existing(*, source_id: int, message_ids: list[str]) -> set[str]:
-    if not message_ids:
-        return set()
-    if connection.vendor == "postgresql":
-        return store.event_message_ids_existing(source_id=source_id, message_ids=message_ids)
-    return set(
-        Event.objects.filter(source_id=source_id, message_id__in=message_ids).values_list(
-            "message_id", flat=True
-        )
-    )
+    store.events_write(rows)
 
 
 @dataclass
@@ -160,7 +109,7 @@ def events_store(
             if event.message_id not in stored.batch_of:
                 stored.batch_of[event.message_id] = batch_id
                 candidates.append(event)
-    existing = _message_ids_existing(source_id=source.pk, message_ids=list(stored.batch_of))
+    existing = store.event_message_ids_existing(source_id=source.pk, message_ids=list(stored.batch_of))
     stored.new_events = [event for event in candidates if event.message_id not in existing]
     stored.duplicates = seen - len(stored.new_events)
     stored.resolution = batch_resolve(events=stored.new_events, source_id=source.pk, unlocked_ok=unlocked_ok)
@@ -211,9 +160,7 @@ def group_record(
     group[0].profiles_pending = pending or None
     store.bulk_update(group, ["processed_at", "accepted_count", "rejected_count", "profiles_pending"])
     latest = max((e.received_at for e in stored.new_events), default=group[0].received_at)
-    Source.objects.filter(pk=source.pk).update(
-        events_accepted=F("events_accepted") + len(stored.new_events),
-        events_rejected=F("events_rejected") + len(errors),
-        last_event_at=Greatest(F("last_event_at"), latest) if connection.vendor == "postgresql" else latest,
+    store.source_counters_add(
+        source_id=source.pk, accepted=len(stored.new_events), rejected=len(errors), latest=latest
     )
     return len(errors)

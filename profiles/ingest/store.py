@@ -1,17 +1,32 @@
-"""PostgreSQL fast paths of batch processing.
+"""The database side of the ingest path: every PostgreSQL/SQLite difference of ingestion and resolution is here.
 
-Each statement takes arrays as parameters and runs on a server-side-binding cursor, so its text is the
-same whatever the batch size: psycopg parses it once and PostgreSQL prepares it, instead of re-splitting
-a query with hundreds of placeholders for every batch. SQLite uses the ORM equivalents.
+On PostgreSQL each statement takes arrays or one JSON document as parameters and runs on a
+server-side-binding cursor, so its text is the same whatever the batch size: psycopg parses it once and
+PostgreSQL prepares it, instead of re-splitting a query with hundreds of placeholders for every batch;
+events are written with COPY. SQLite (one writer at a time) uses the ORM equivalents and needs no locks
+against other workers: `concurrent_writers()` is the one question domain code asks.
 """
 
+import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import orjson
 import psycopg
 from django.db import connection, models
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from ..models import Event, Identity, Profile, Source
+
+
+def concurrent_writers() -> bool:
+    """Whether other workers write at the same time (PostgreSQL): batches are grouped and claimed with SKIP
+    LOCKED, new identifiers take advisory locks, quiet profiles are folded outside the row locks. SQLite
+    has one writer: batches go one by one and nothing is locked against another worker."""
+    return connection.vendor == "postgresql"
 
 
 @contextmanager
@@ -24,6 +39,15 @@ def _cursor() -> Iterator[psycopg.Cursor]:
 
 
 def event_message_ids_existing(*, source_id: int, message_ids: Sequence[str]) -> set[str]:
+    """The messageIds among these that the source already stored."""
+    if not message_ids:
+        return set()
+    if not concurrent_writers():
+        return set(
+            Event.objects.filter(source_id=source_id, message_id__in=message_ids).values_list(
+                "message_id", flat=True
+            )
+        )
     with _cursor() as cursor:
         cursor.execute(
             "SELECT message_id FROM profiles_event WHERE source_id = %s "
@@ -33,8 +57,20 @@ def event_message_ids_existing(*, source_id: int, message_ids: Sequence[str]) ->
         return {row[0] for row in cursor.fetchall()}
 
 
-def identities_owned(*, kinds: Sequence[str], values: Sequence[str]) -> list[tuple[str, str, int]]:
-    """(kind, value, profile id) of the stored identities among these pairs, on the (kind, value) index."""
+def identities_owned(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(kind, value) -> profile id of the stored identities among these pairs, on the (kind, value) index."""
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in pairs:
+        by_kind.setdefault(kind, set()).add(value)
+    if not by_kind:
+        return {}
+    if not concurrent_writers():
+        condition = Q()
+        for kind, values in sorted(by_kind.items()):
+            condition |= Q(kind=kind, value__in=sorted(values))
+        rows = Identity.objects.filter(condition).values_list("kind", "value", "profile_id")
+        return {(kind, value): profile_id for kind, value, profile_id in rows}
+    kinds, values = zip(*[(kind, value) for kind, vs in by_kind.items() for value in vs], strict=True)
     with _cursor() as cursor:
         cursor.execute(
             # One JSON document: psycopg quotes text-array elements one by one in Python.
@@ -42,11 +78,17 @@ def identities_owned(*, kinds: Sequence[str], values: Sequence[str]) -> list[tup
             "JOIN json_to_recordset(%s::json) AS v(k text, v text) ON i.kind = v.k AND i.value = v.v",
             [json_text([{"k": k, "v": v} for k, v in zip(kinds, values, strict=True)])],
         )
-        return cursor.fetchall()
+        return {(kind, value): profile_id for kind, value, profile_id in cursor.fetchall()}
 
 
 def identity_values_of(*, profile_ids: Sequence[int], kind: str) -> list[tuple[int, str]]:
     """(profile id, value) of these profiles' identities of one kind."""
+    if not profile_ids:
+        return []
+    if not concurrent_writers():
+        return list(
+            Identity.objects.filter(profile_id__in=profile_ids, kind=kind).values_list("profile_id", "value")
+        )
     with _cursor() as cursor:
         cursor.execute(
             "SELECT profile_id, value FROM profiles_identity WHERE kind = %s AND profile_id = ANY(%s::bigint[])",
@@ -63,6 +105,8 @@ def rows_locked(model: type[models.Model], ids: Sequence[int]) -> list[models.Mo
     JSON columns come back as text and are decoded once here, which is several times cheaper than
     psycopg's per-value jsonb loading for thousands of rows.
     """
+    if not concurrent_writers():
+        return list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     fields = model._meta.concrete_fields
     json_at = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
     columns = ", ".join(f'"{f.column}"' + ("::text" if i in json_at else "") for i, f in enumerate(fields))
@@ -103,7 +147,7 @@ def bulk_update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    if connection.vendor != "postgresql":
+    if not concurrent_writers():
         model.objects.bulk_update(objs, fields)
         return
     meta = model._meta
@@ -141,6 +185,110 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict]) -> list[int]:
         cursor.execute(query, [json_text([{column: row[name] for column, name in pairs} for row in rows])])
         # A sequence hands out ids in insertion order, which follows the document's order.
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def identifier_lock_key(identifier: tuple[str, str]) -> int:
+    digest = hashlib.blake2b(f"{identifier[0]}\x00{identifier[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def identifiers_lock(identifiers: Iterable[tuple[str, str]]) -> None:
+    """Transaction-level advisory locks on these identifiers, sorted (two workers never deadlock on them),
+    in one statement; nothing on SQLite, whose one writer cannot race another."""
+    keys = sorted({identifier_lock_key(identifier) for identifier in identifiers})
+    if not keys or not concurrent_writers():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS s",
+            [keys],
+        )
+
+
+def profiles_create(count: int) -> list[Profile]:
+    """`count` new, empty profiles, in creation order (ascending ids)."""
+    if not count:
+        return []
+    if not concurrent_writers():
+        return Profile.objects.bulk_create([Profile() for _ in range(count)])
+    now = timezone.now()
+    empty = {"traits": {}, "trait_times": {}, "computed_traits": {}, "created_at": now, "updated_at": now}
+    ids = insert_rows(Profile, [empty] * count)
+    # from_db with every field in order takes Model.__init__'s positional fast path.
+    attnames = [f.attname for f in Profile._meta.concrete_fields]
+    json_fields = {"traits", "trait_times", "computed_traits"}
+
+    def value(attname: str, pk: int):
+        if attname == "id":
+            return pk
+        return {} if attname in json_fields else empty.get(attname)  # a fresh dict per profile
+
+    return [Profile.from_db(None, attnames, [value(a, pk) for a in attnames]) for pk in ids]
+
+
+def identities_create(rows: list[tuple[str, str, int]]) -> None:
+    """Store (kind, value, profile id) identities; one that another worker stored meanwhile fails the
+    transaction on the unique constraint (the task retries) except on SQLite, which has one writer."""
+    if not rows:
+        return
+    if not concurrent_writers():
+        Identity.objects.bulk_create(
+            [Identity(kind=k, value=v, profile_id=p) for k, v, p in rows], ignore_conflicts=True
+        )
+        return
+    now = timezone.now()
+    insert_rows(Identity, [{"kind": k, "value": v, "profile_id": p, "created_at": now} for k, v, p in rows])
+
+
+EVENT_COLUMNS = (
+    "source_id",
+    "batch_id",
+    "profile_id",
+    "message_id",
+    "type",
+    "name",
+    "category",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "previous_id",
+    "timestamp",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+    "integrations",
+)
+
+
+def events_write(rows: Sequence[tuple]) -> None:
+    """Insert event rows (tuples in EVENT_COLUMNS order): a COPY on PostgreSQL (several times cheaper
+    than a parameterised INSERT of the same rows), one bulk INSERT on SQLite. A messageId stored by a
+    concurrent batch since the caller's check aborts the transaction on the unique constraint."""
+    if not rows:
+        return
+    if not concurrent_writers():
+        Event.objects.bulk_create(
+            [Event(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True
+        )
+        return
+    json_at = range(len(EVENT_COLUMNS) - 4, len(EVENT_COLUMNS))
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY profiles_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json_text(value) if i in json_at else value for i, value in enumerate(row)])
+
+
+def source_counters_add(*, source_id: int, accepted: int, rejected: int, latest) -> None:
+    """Add to a source's event counters and move its last event time forward (never back)."""
+    Source.objects.filter(pk=source_id).update(
+        events_accepted=F("events_accepted") + accepted,
+        events_rejected=F("events_rejected") + rejected,
+        # SQLite's MAX() of a NULL is NULL, so there the time of the group is taken as it is.
+        last_event_at=Greatest(F("last_event_at"), latest) if concurrent_writers() else latest,
+    )
 
 
 def _json_default(value):

@@ -5,13 +5,14 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..models import IngestBatch, Profile
 from ..signals import profiles_changed
 from ..unify.traits import profiles_refresh
+from . import store
 from .drain import TRANSIENT_ERRORS, drain_enqueue
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def pending_profiles_refresh(*, older_than_seconds: int | None = None, limit: in
         try:
             with transaction.atomic():
                 batch = (
-                    IngestBatch.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
+                    IngestBatch.objects.select_for_update(skip_locked=store.concurrent_writers())
                     .filter(pk=batch_id, profiles_pending__isnull=False)
                     .only("id", "profiles_pending")
                     .first()

@@ -1,4 +1,4 @@
-"""REST API of profiles: sources (create returns the key once, rotate, offline CSV) and stored events."""
+"""REST API of sources: create (returns the key once), rotate, offline CSV upload."""
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from common.api import StrictModelSerializer, StrictSerializer
 from common.permissions import ModelPermissions
 
-from ..models import Event, Source
+from ..models import Source
 from . import services
 from .offline import CsvRejected, offline_csv_import
 
@@ -119,59 +119,5 @@ class SourceViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         )
 
 
-class EventSerializer(StrictModelSerializer):
-    class Meta:
-        model = Event
-        fields = [
-            "id",
-            "source",
-            "profile",
-            "message_id",
-            "type",
-            "name",
-            "category",
-            "user_id",
-            "anonymous_id",
-            "group_id",
-            "previous_id",
-            "timestamp",
-            "original_timestamp",
-            "sent_at",
-            "received_at",
-            "properties",
-            "traits",
-            "context",
-            "integrations",
-        ]
-
-
-class EventFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
-
-    class Meta:
-        model = Event
-        fields = ["source", "type", "name", "user_id", "anonymous_id", "profile", "message_id"]
-
-
-class EventViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Event.objects.order_by("-timestamp", "-id")
-    serializer_class = EventSerializer
-    filterset_class = EventFilter
-    ordering_fields = ["timestamp", "received_at"]
-
-
-# (url prefix, viewset, basename) tuples, mounted under /api/ by cdpcrm/api.py.
-ROUTES: list = [
-    ("cdp/sources", SourceViewSet, "source"),
-    ("cdp/events", EventViewSet, "event"),
-]
-
-
-def _profile_routes() -> list:
-    from ..unify.api import ProfileViewSet
-
-    return [("profiles", ProfileViewSet, "profile")]
-
-
-ROUTES += _profile_routes()
+# (url prefix, viewset, basename) tuples, mounted under /api/ by cdpcrm/api.py through profiles/api.py.
+ROUTES: list = [("cdp/sources", SourceViewSet, "source")]

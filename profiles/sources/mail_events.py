@@ -11,8 +11,9 @@ import json
 
 from django.db import IntegrityError, transaction
 
+from ..ingest.inbox import batch_accept, request_info_now
 from ..models import Identity, IngestBatch, Source
-from .services import batch_accept, request_info_now, source_create
+from .services import source_create
 
 SOURCE_NAME = "CRM e-mail"
 EVENT_NAMES = {"open": "Email Opened", "click": "Email Link Clicked"}

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..ingest.inbox import batch_accept, request_info_now
 from ..ingest.normalize import MAX_ID, MAX_MESSAGE_ID
 from ..models import IngestBatch, Source
-from .services import batch_accept, request_info_now
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 ROWS_PER_BATCH = 1000

@@ -1,6 +1,5 @@
-"""Reads of the CDP: sources by key, source pages, recent errors and event counts."""
+"""Reads of the source pages: sources, recent errors and events, event counts, inbox health."""
 
-import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,18 +7,6 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..models import Event, IngestBatch, IngestError, Source
-
-
-def write_key_digest(write_key: str) -> str:
-    return hashlib.sha256(write_key.encode()).hexdigest()
-
-
-def source_by_key_hash(*, digest: str) -> Source | None:
-    return Source.objects.filter(write_key_hash=digest).first()
-
-
-def source_by_write_key(*, write_key: str) -> Source | None:
-    return source_by_key_hash(digest=write_key_digest(write_key))
 
 
 def source_list() -> QuerySet[Source]:

@@ -13,8 +13,8 @@ from django.conf import settings
 
 from ..ingest.normalize import MAX_EVENT_BYTES
 from ..models import Source
-from ..sources.selectors import source_by_key_hash, write_key_digest
 from . import cache
+from .cache import source_by_key_hash, write_key_digest
 
 MAX_REQUEST_BYTES = 500 * 1024
 # Checked on the raw bytes before parsing: Python's parser recurses per level (RecursionError past ~1,000),

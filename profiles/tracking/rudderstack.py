@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from ..sources.selectors import source_by_write_key
+from .cache import source_by_write_key
 from .checks import TrackingError, basic_auth_key
 from .views import error_response
 

@@ -9,8 +9,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ..sources.selectors import source_by_write_key
-from ..sources.services import batch_accept, request_info_now
+from ..ingest.inbox import batch_accept, request_info_now
+from .cache import source_by_write_key
 from .checks import TrackingError, request_parse
 
 logger = logging.getLogger(__name__)

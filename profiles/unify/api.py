@@ -1,4 +1,4 @@
-"""The Profile API (shaped like Segment's): /api/profiles/{kind}:{value}/traits|events|identities|merges.
+"""Stored events (/api/cdp/events/) and the Profile API, shaped like Segment's (/api/profiles/{kind}:{value}/...).
 
 `{kind}:{value}` is any identifier (user_id:u-1, email:ann@example.com, anonymous_id:..., phone:+49...,
 external:shop:42). Identities always point at the live profile, so an identifier that came with a merged
@@ -17,9 +17,50 @@ from rest_framework.response import Response
 from common.api import StrictModelSerializer
 
 from ..models import Event, Profile, ProfileMerge
-from ..sources.api import EventSerializer
 from . import selectors
 from .identity import identifier_parse, profile_by_identifier
+
+
+class EventSerializer(StrictModelSerializer):
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "source",
+            "profile",
+            "message_id",
+            "type",
+            "name",
+            "category",
+            "user_id",
+            "anonymous_id",
+            "group_id",
+            "previous_id",
+            "timestamp",
+            "original_timestamp",
+            "sent_at",
+            "received_at",
+            "properties",
+            "traits",
+            "context",
+            "integrations",
+        ]
+
+
+class EventFilter(filters.FilterSet):
+    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields = ["source", "type", "name", "user_id", "anonymous_id", "profile", "message_id"]
+
+
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Event.objects.order_by("-timestamp", "-id")
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    ordering_fields = ["timestamp", "received_at"]
 
 
 class ProfileSerializer(StrictModelSerializer):
@@ -138,3 +179,6 @@ class ProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             Q(survivor=profile) | Q(merged=profile) | Q(merged_id__in=merged_ids)
         ).order_by("-created_at", "-id")[:200]
         return Response({"id": profile.pk, "merges": ProfileMergeSerializer(entries, many=True).data})
+
+
+ROUTES: list = [("cdp/events", EventViewSet, "event"), ("profiles", ProfileViewSet, "profile")]

@@ -1,50 +1,40 @@
-"""Profile traits: latest-wins merge by event time, CRM contact/company links, and computed traits.
+"""Profile traits of a batch: latest-wins by event time, merges folded into survivors, seen times, computed traits.
 
 Traits carry the time of the event that set them (Profile.trait_times), so a late-arriving old identify
-never overwrites a newer value. Computed traits are stored in Profile.computed_traits (a JSON object
-key -> value) and recomputed for the profiles a batch touched, in one query whatever their number.
+never overwrites a newer value. A batch's locked profiles are written in one statement (profiles_apply);
+profiles resolved without a lock are folded in SQL in a short transaction of their own (profiles_touch).
 """
 
 import datetime
-import re
 from collections.abc import Iterable
-from datetime import UTC, timedelta
+from datetime import UTC
 
-from django.db.models import (
-    Case,
-    Count,
-    FloatField,
-    Max,
-    Min,
-    OuterRef,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Lower
+from django.db.models import Case, Max, Min, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.models import Company, Contact
+from contacts.models import Company
 
 from ..ingest import store
 from ..ingest.normalize import NormalizedEvent
 from ..models import ComputedTrait, Event, Group, Profile
-from .identity import Resolution
-
-BUILT_INS = ("first_seen", "last_seen", "total_events", "channels_seen")
+from .computed import (
+    BUILT_INS,
+    combine_sql,
+    computed_fold,
+    computed_refresh,
+    computed_values,
+    fold,
+    foldable,
+    seen_text,
+)
+from .contact import contacts_link
+from .resolution import Resolution
 
 
 def time_key(value: datetime.datetime) -> str:
     """A sortable UTC string for an event time."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def seen_text(value: datetime.datetime | None) -> str | None:
-    """How first/last seen are stored among the computed traits: ISO 8601 in UTC, whatever offset the
-    client sent, so every path (fold, SQL fold, full recompute) writes the same text."""
-    return value.astimezone(UTC).isoformat() if value else None
 
 
 def traits_merge(*, traits: dict, times: dict, new: dict, new_times: dict | str) -> bool:
@@ -67,7 +57,7 @@ def _company_domain(traits: dict, group_id: str) -> str:
     return ""
 
 
-def _groups_apply(group_events: list[NormalizedEvent]) -> dict[str, Group]:
+def groups_apply(group_events: list[NormalizedEvent]) -> dict[str, Group]:
     """Upsert the Group rows of a batch's group calls and match them to companies; four queries."""
     if not group_events:
         return {}
@@ -160,7 +150,7 @@ def profiles_apply(
             dirty.add(profile.pk)
         if event.type == "group":
             group_events.append(event)
-    groups = _groups_apply(group_events)
+    groups = groups_apply(group_events)
     for event in group_events:
         profile = profiles[resolution.profile_ids[event.message_id]]
         group = groups.get(event.group_id)
@@ -168,7 +158,7 @@ def profiles_apply(
             profile.company_id = group.company_id
 
     live = [p for p in profiles.values() if p.merged_into_id is None and p.pk not in resolution.merged]
-    _contacts_link(live)
+    contacts_link(live)
     for profile in live:
         profile.updated_at = now
     computed_fold(
@@ -220,7 +210,7 @@ def _touch_deltas(
         deltas = {}
         for definition in folds:
             # The fold of the batch alone (no stored value); the statement combines it with the stored one.
-            deltas[definition.key] = _fold(definition, None, new)
+            deltas[definition.key] = fold(definition, None, new)
         rows.append(
             {
                 "id": pk,
@@ -233,25 +223,6 @@ def _touch_deltas(
             }
         )
     return rows
-
-
-def _combine_sql(definition: ComputedTrait, key: str) -> str:
-    """SQL folding the batch's own value of a foldable trait (v.d) into the stored one (p.computed_traits).
-
-    `key` names the bound parameter holding the trait key. Mirrors _fold: a side without a value keeps
-    the other one; numbers come out as _definition_value gives them (integral floats as integers).
-    """
-    stored, new = f"p.computed_traits -> %({key})s", f"v.d -> %({key})s"
-    s, d = f"(p.computed_traits ->> %({key})s)", f"(v.d ->> %({key})s)"
-    Agg = ComputedTrait.Aggregation
-    if definition.aggregation == Agg.COUNT:
-        return f"to_jsonb(coalesce({s}::numeric, 0) + coalesce({d}::numeric, 0))"
-    both = {
-        Agg.SUM: f"{s}::float8 + {d}::float8",
-        Agg.MIN: f"LEAST({s}::float8, {d}::float8)",
-        Agg.MAX: f"GREATEST({s}::float8, {d}::float8)",
-    }[definition.aggregation]
-    return f"CASE WHEN {d} IS NULL THEN {stored} WHEN {s} IS NULL THEN {new} ELSE to_jsonb({both}) END"
 
 
 _TOUCH_SQL = """
@@ -304,8 +275,8 @@ def profiles_touch(
     if not ids:
         return []
     definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
-    folds = [d for d in definitions if _foldable(d)]
-    history = [d for d in definitions if not _foldable(d)]
+    folds = [d for d in definitions if foldable(d)]
+    history = [d for d in definitions if not foldable(d)]
     rows = _touch_deltas(ids, events, profile_of, folds)
     if history:
         values = computed_values(profile_ids=ids, definitions=history, built_ins=False)
@@ -319,7 +290,7 @@ def profiles_touch(
     pairs = []
     for i, definition in enumerate(folds):
         params[f"k{i}"] = definition.key
-        pairs.append(f"%(k{i})s::text, {_combine_sql(definition, f'k{i}')}")
+        pairs.append(f"%(k{i})s::text, {combine_sql(definition, f'k{i}')}")
     folded = f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
     # Lock in id order the rows the statement can fold (live, with every trait already stored).
     foldable = {pk for (pk,) in store.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
@@ -377,259 +348,3 @@ def profiles_refresh(*, profile_ids: Iterable[int]) -> list[int]:
     store.bulk_update(list(profiles.values()), ("first_seen", "last_seen", "updated_at"))
     computed_refresh(profile_ids=live)
     return live
-
-
-def _profile_email(profile: Profile) -> str:
-    email = profile.traits.get("email")
-    return email.strip().lower() if isinstance(email, str) and "@" in email else ""
-
-
-def _contacts_link(profiles: list[Profile]) -> None:
-    """Link profiles without a contact to the Contact with their e-mail (two queries)."""
-    unlinked = {email: p for p in profiles if not p.contact_id and (email := _profile_email(p))}
-    if not unlinked:
-        return
-    found = dict(
-        Contact.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=sorted(unlinked))
-        .values_list("email_lower", "pk")
-    )
-    taken = set(
-        Profile.objects.filter(contact_id__in=list(found.values())).values_list("contact_id", flat=True)
-    )
-    for email, contact_id in found.items():
-        if contact_id not in taken:
-            unlinked[email].contact_id = contact_id
-
-
-def contact_link_profile(*, contact_id: int, email: str) -> int | None:
-    """After a Contact is created or its e-mail edited: link the live profile holding that e-mail."""
-    from ..models import Identity
-
-    email = (email or "").strip().lower()
-    if not email:
-        return None
-    profile_id = (
-        Identity.objects.filter(kind=Identity.Kind.EMAIL, value=email)
-        .values_list("profile_id", flat=True)
-        .first()
-    )
-    if profile_id is None:
-        return None
-    if Profile.objects.filter(contact_id=contact_id).exclude(pk=profile_id).exists():
-        # The contact's former e-mail belonged to another profile: the new e-mail's profile takes over.
-        Profile.objects.filter(contact_id=contact_id).exclude(pk=profile_id).update(contact=None)
-    updated = Profile.objects.filter(pk=profile_id, contact__isnull=True).update(contact_id=contact_id)
-    return profile_id if updated else None
-
-
-NUMERIC = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
-NUMERIC_RE = re.compile(NUMERIC)
-
-
-def _value_expression(definition: ComputedTrait):
-    return KeyTextTransform(definition.property, "properties")
-
-
-def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
-    events = Event.objects.filter(profile=OuterRef("pk"))
-    if definition.event_name:
-        events = events.filter(name=definition.event_name)
-    if definition.window_days:
-        events = events.filter(timestamp__gte=now - timedelta(days=definition.window_days))
-    aggregation = definition.aggregation
-    Agg = ComputedTrait.Aggregation
-    if aggregation == Agg.COUNT:
-        return Subquery(events.order_by().values("profile").annotate(v=Count("id")).values("v")[:1])
-    value = _value_expression(definition)
-    events = events.annotate(trait_value=value).exclude(trait_value__isnull=True)
-    if aggregation in (Agg.SUM, Agg.MIN, Agg.MAX):
-        function = {Agg.SUM: Sum, Agg.MIN: Min, Agg.MAX: Max}[aggregation]
-        return Subquery(
-            events.filter(trait_value__regex=NUMERIC)  # "n/a" or true must not abort the aggregate
-            .order_by()
-            .values("profile")
-            .annotate(v=function(Cast("trait_value", FloatField())))
-            .values("v")[:1]
-        )
-    if aggregation == Agg.FIRST:
-        return Subquery(events.order_by("timestamp", "id").values("trait_value")[:1])
-    if aggregation == Agg.LAST:
-        return Subquery(events.order_by("-timestamp", "-id").values("trait_value")[:1])
-    return Subquery(
-        events.order_by()
-        .values("trait_value")
-        .annotate(n=Count("id"), latest=Max("timestamp"))
-        .order_by("-n", "-latest")
-        .values("trait_value")[:1]
-    )
-
-
-def _definition_value(definition: ComputedTrait, value):
-    if definition.aggregation == ComputedTrait.Aggregation.COUNT:
-        return value or 0
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def computed_values(
-    *,
-    profile_ids: Iterable[int],
-    now: datetime.datetime | None = None,
-    definitions: list[ComputedTrait] | None = None,
-    built_ins: bool = True,
-) -> dict[int, dict]:
-    """profile id -> {computed trait key: value} for these profiles: two queries whatever their number.
-
-    By default every enabled definition and the built-ins; `definitions` / `built_ins=False` narrow it.
-    """
-    ids = sorted(set(profile_ids))
-    if not ids:
-        return {}
-    now = now or timezone.now()
-    if definitions is None:
-        definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
-    annotations = {f"ct_{i}": _definition_subquery(d, now) for i, d in enumerate(definitions)}
-    if built_ins:
-        annotations["ct_total"] = Subquery(
-            Event.objects.filter(profile=OuterRef("pk"))
-            .order_by()
-            .values("profile")
-            .annotate(v=Count("id"))
-            .values("v")[:1]
-        )
-    rows = (
-        Profile.objects.filter(pk__in=ids)
-        .annotate(**annotations)
-        .values("pk", "first_seen", "last_seen", *annotations)
-    )
-    channels: dict[int, list[str]] = {}
-    if built_ins:
-        for profile_id, name in (
-            Event.objects.filter(profile_id__in=ids)
-            .order_by()
-            .values_list("profile_id", "source__name")
-            .distinct()
-        ):
-            channels.setdefault(profile_id, []).append(name)
-    values: dict[int, dict] = {}
-    for row in rows:
-        result = {}
-        if built_ins:
-            result = {
-                "first_seen": seen_text(row["first_seen"]),
-                "last_seen": seen_text(row["last_seen"]),
-                "total_events": row["ct_total"] or 0,
-                "channels_seen": sorted(channels.get(row["pk"], [])),
-            }
-        for i, definition in enumerate(definitions):
-            result[definition.key] = _definition_value(definition, row[f"ct_{i}"])
-        values[row["pk"]] = result
-    return values
-
-
-def _foldable(definition: ComputedTrait) -> bool:
-    """Whether new events alone update the stored value (no window to slide, no ordering or tally kept)."""
-    Agg = ComputedTrait.Aggregation
-    return not definition.window_days and definition.aggregation in (Agg.COUNT, Agg.SUM, Agg.MIN, Agg.MAX)
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and NUMERIC_RE.match(value):
-        return float(value)
-    return None
-
-
-def _fold(definition: ComputedTrait, stored, events: list[NormalizedEvent]):
-    matching = [e for e in events if not definition.event_name or e.name == definition.event_name]
-    Agg = ComputedTrait.Aggregation
-    if definition.aggregation == Agg.COUNT:
-        return (stored or 0) + len(matching)
-    numbers = [n for e in matching if (n := _number(e.properties.get(definition.property))) is not None]
-    if not numbers:
-        return stored
-    if stored is not None:
-        numbers.append(float(stored))
-        if definition.aggregation == Agg.SUM:
-            numbers = [sum(numbers)]
-    function = {Agg.SUM: sum, Agg.MIN: min, Agg.MAX: max}[definition.aggregation]
-    return _definition_value(definition, function(numbers))
-
-
-def computed_fold(
-    *,
-    profiles: list[Profile],
-    events: list[NormalizedEvent],
-    profile_of: dict[str, int],
-    source_name: str,
-    recompute: set[int],
-    created: set[int],
-) -> None:
-    """Set `computed_traits` on a batch's live profiles without re-reading their whole history.
-
-    Built-ins and unwindowed count/sum/min/max fold the batch's events into the stored values; windowed,
-    first/last and most-frequent definitions (which need the history) are aggregated in one query, as is
-    every trait of the profiles in `recompute` and of those whose stored values predate a definition.
-    The hourly full recompute keeps everything exact whatever happens in between.
-    """
-    if not profiles:
-        return
-    definitions = list(ComputedTrait.objects.filter(enabled=True).order_by("key"))
-    keys = set(BUILT_INS) | {d.key for d in definitions}
-    full = {
-        p.pk
-        for p in profiles
-        if p.pk in recompute or (p.pk not in created and not keys <= p.computed_traits.keys())
-    }
-    by_profile: dict[int, list[NormalizedEvent]] = {}
-    for event in events:
-        by_profile.setdefault(profile_of.get(event.message_id, 0), []).append(event)
-    aggregated = computed_values(profile_ids=full, definitions=definitions) if full else {}
-    history = [d for d in definitions if not _foldable(d)]
-    folded = [p.pk for p in profiles if p.pk not in full]
-    partial = (
-        computed_values(profile_ids=folded, definitions=history, built_ins=False)
-        if history and folded
-        else {}
-    )
-    for profile in profiles:
-        stored = {} if profile.pk in created else profile.computed_traits
-        values = dict(aggregated.get(profile.pk) or stored)
-        new = by_profile.get(profile.pk, [])
-        if profile.pk not in full:
-            values["total_events"] = (stored.get("total_events") or 0) + len(new)
-            channels = set(stored.get("channels_seen") or [])
-            if new and source_name:
-                channels.add(source_name)
-            values["channels_seen"] = sorted(channels)
-            for definition in definitions:
-                if _foldable(definition):
-                    values[definition.key] = _fold(definition, stored.get(definition.key), new)
-            values.update(partial.get(profile.pk, {}))
-        # Seen times come from the profile as this batch leaves it (the stored row is written after this).
-        values["first_seen"] = seen_text(profile.first_seen)
-        values["last_seen"] = seen_text(profile.last_seen)
-        profile.computed_traits = values
-
-
-def computed_refresh(*, profile_ids: Iterable[int]) -> int:
-    """Recompute and store the computed traits of these profiles; returns how many were written."""
-    values = computed_values(profile_ids=profile_ids)
-    if not values:
-        return 0
-    store.bulk_update([Profile(pk=pk, computed_traits=v) for pk, v in values.items()], ["computed_traits"])
-    return len(values)
-
-
-def computed_recompute_all(*, chunk: int = 500) -> int:
-    """Full recompute over every live profile (the management command and the nightly beat)."""
-    ids = list(Profile.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True))
-    done = 0
-    for start in range(0, len(ids), chunk):
-        done += computed_refresh(profile_ids=ids[start : start + chunk])
-    return done

@@ -12,8 +12,10 @@ from contacts.models import Company, Contact
 
 from ..models import Profile, ProfileMerge
 from . import selectors
-from .identity import identifier_parse, merge_preview, profile_unmerge
+from .identity import identifier_parse
+from .merge import profile_unmerge
 from .panels import profile_panels_for
+from .resolution import merge_preview
 from .timeline import KINDS, Cursor, timeline_page
 
 PROFILES_PER_PAGE = 50

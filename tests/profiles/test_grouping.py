@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from profiles.ingest import drain
 from profiles.ingest.drain import batch_process
 from profiles.models import ComputedTrait, Event, IngestBatch, IngestError, Profile
-from profiles.unify.traits import computed_values
+from profiles.unify.computed import computed_values
 
 from .factories import make_source, store_batch, track
 

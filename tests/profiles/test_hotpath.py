@@ -82,7 +82,7 @@ def test_one_drain_is_queued_per_source_until_it_starts(queued, django_capture_o
         elsewhere = store_batch(other, [track(4)])
     assert queued == [(first.pk, shop.pk), (elsewhere.pk, other.pk)]
 
-    hotpath.drain_flag_clear(shop.pk)  # what the task does before it claims the waiting batches
+    drain.drain_flag_clear(shop.pk)  # what the task does before it claims the waiting batches
     with django_capture_on_commit_callbacks(execute=True):
         fourth = store_batch(shop, [track(5)])
     assert queued[-1] == (fourth.pk, shop.pk)
@@ -103,7 +103,7 @@ def test_a_task_whose_batch_is_done_still_drains_its_source(grouping, queued):
 def test_a_full_group_queues_the_next_drain(grouping, queued, django_capture_on_commit_callbacks):
     source, _ = make_source()
     batches = [store_batch(source, [track(n)]) for n in range(5)]
-    hotpath.drain_flag_clear(source.pk)
+    drain.drain_flag_clear(source.pk)
     queued.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -124,4 +124,4 @@ def test_enqueue_failure_clears_the_flag_so_the_next_request_retries(monkeypatch
 
     monkeypatch.setattr(batch_process_task, "apply_async", broker_down)
     drain.drain_enqueue(1, source.pk)
-    assert hotpath.drain_flag_set(source.pk, ttl=10)  # free again: the next request queues a drain
+    assert drain.drain_flag_set(source.pk, ttl=10)  # free again: the next request queues a drain

@@ -4,7 +4,8 @@ import pytest
 
 from contacts.models import Contact
 from profiles.models import Event, Group, Identity, Profile, ProfileMerge
-from profiles.unify.identity import merge_preview, profile_unmerge
+from profiles.unify.merge import profile_unmerge
+from profiles.unify.resolution import merge_preview
 from tests.contacts.factories import CompanyFactory, ContactFactory
 
 from .factories import make_source

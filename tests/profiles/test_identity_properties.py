@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from profiles.ingest.drain import batch_process
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Event, Identity, IngestBatch, Profile, ProfileMerge
-from profiles.sources.services import batch_accept, request_info_now
 from profiles.unify.identity import EMAIL, USER_ID
 
 from .factories import make_source

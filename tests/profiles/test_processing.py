@@ -9,12 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from profiles.ingest.drain import batch_process
+from profiles.ingest.inbox import batch_accept, batches_purge, request_info_now
 from profiles.ingest.normalize import NormalizedEvent
 from profiles.ingest.sweep import batches_sweep
 from profiles.models import Event, Identity, IngestBatch, Profile
 from profiles.signals import profiles_changed
-from profiles.sources.services import batch_accept, batches_purge, request_info_now
-from profiles.unify.identity import profiles_resolve
+from profiles.unify.resolution import profiles_resolve
 
 from .factories import make_source, track
 

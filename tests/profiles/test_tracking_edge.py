@@ -7,6 +7,7 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
+from profiles import cache_redis
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
 from profiles.tracking import cache as hotpath
 
@@ -18,12 +19,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_hotpath():
     hotpath._sources.clear()
-    hotpath._client = None
-    hotpath._down_until, hotpath._down_since = 0.0, None
+    cache_redis.reset()
     yield
     hotpath._sources.clear()
-    hotpath._client = None
-    hotpath._down_until, hotpath._down_since = 0.0, None
+    cache_redis.reset()
 
 
 @pytest.mark.parametrize("with_key", [True, False])
@@ -134,7 +133,7 @@ def test_the_database_down_while_reading_the_source_answers_503(client, monkeypa
 
 @override_settings(CACHE_URL="redis://127.0.0.1:1/1", TRACKING_RATE_LIMIT="1/m")
 def test_with_the_cache_redis_down_tracking_goes_on_without_limits_and_warns_once(post, caplog):
-    with caplog.at_level(logging.WARNING, logger="profiles.tracking.cache"):
+    with caplog.at_level(logging.WARNING, logger="profiles.cache_redis"):
         answers = [post("/v1/track", track(n)).status_code for n in range(4)]
     assert answers == [200, 200, 200, 200]  # a limit of 1/m does not apply while the cache is down
     assert Event.objects.count() == 4  # stored and drained (one drain per request while Redis is down)
