@@ -234,6 +234,125 @@ def _passive_split(
     return locked_ids, set(passive) - locked_profiles
 
 
+def _wanted(per_event: list[tuple[NormalizedEvent, list[Identifier]]]) -> set[Identifier]:
+    wanted: set[Identifier] = set()
+    for event, identifiers in per_event:
+        wanted.update(identifiers)
+        wanted.update(alias_candidates(event))
+    return wanted
+
+
+def _locks_take(
+    per_event: list[tuple[NormalizedEvent, list[Identifier]]],
+    wanted: set[Identifier],
+    *,
+    unlocked_ok: bool,
+    result: "Resolution",
+) -> tuple[dict[Identifier, int], dict[int, Profile]]:
+    """The batch's stored identities and their profiles, locked; `result.unlocked` gets the profiles that
+    only passive events reach (with `unlocked_ok`), whose identifiers keep their first reading."""
+    if not store.concurrent_writers():
+        return _known_locked(wanted)
+    # Only identifiers nobody holds yet need the advisory lock (two workers must not both create them);
+    # known ones are protected by their profile's row lock below. In steady traffic almost every
+    # identifier is known, so the lock table stays small whatever the batch size.
+    first_read = identities_load(wanted)
+    unknown = wanted - first_read.keys()
+    store.identifiers_lock(unknown)
+    to_lock = wanted
+    if unlocked_ok:
+        to_lock, result.unlocked = _passive_split(per_event, first_read)
+    # After waiting for another worker's advisory locks, read again: it may have stored those identifiers.
+    known, locked = _known_locked(
+        to_lock, None if unknown else {i: first_read[i] for i in to_lock if i in first_read}
+    )
+    if result.unlocked:
+        # Identifiers of unlocked profiles keep their first reading; a concurrent merge of such a profile
+        # is caught when it is updated (traits.profiles_touch). One the locked re-read moved is locked now.
+        known = {**{i: first_read[i] for i in wanted - to_lock}, **known}
+        result.unlocked -= locked.keys()
+    return known, locked
+
+
+class _Ids:
+    """Placeholder ids of a plan's new profiles -> the ids they got; `final` follows merges."""
+
+    def __init__(self, plan: "_Plan", created: list[Profile]):
+        self.plan = plan
+        placeholders = range(-1, plan.next_new - 1, -1)
+        self.real = {
+            placeholder: profile.pk for placeholder, profile in zip(placeholders, created, strict=True)
+        }
+
+    def stored(self, profile: int) -> int:
+        return self.real.get(profile, profile)
+
+    def final(self, profile: int) -> int:
+        return self.stored(self.plan.find(profile))
+
+
+def _came_with(plan: "_Plan") -> dict[int, list[list[str]]]:
+    """Which identities came with each merged profile: each identity's owner chain walked through the merges."""
+    raw_owner: dict[Identifier, int] = {i: plan.owner[i] for i in plan.new_identifiers}
+    stored_merged = sorted(profile for profile in plan.parent if profile > 0)
+    if stored_merged:
+        for kind, value, profile_id in Identity.objects.filter(profile_id__in=stored_merged).values_list(
+            "kind", "value", "profile_id"
+        ):
+            raw_owner[(kind, value)] = profile_id
+    came_with: dict[int, list[list[str]]] = {}
+    for identifier, owner in sorted(raw_owner.items()):
+        while owner in plan.parent:
+            came_with.setdefault(owner, []).append(list(identifier))
+            owner = plan.parent[owner]
+    return came_with
+
+
+def _merges_write(plan: "_Plan", ids: _Ids) -> dict[int, int]:
+    """Move the identities and events of stored merged profiles to their survivors and mark every merged
+    profile; returns merged-away id -> final survivor id."""
+    merged_away = {ids.stored(profile): ids.final(profile) for profile in plan.parent}
+    if not merged_away:
+        return merged_away
+    stored_merged = [profile for profile in plan.parent if profile > 0]
+    if stored_merged:
+        whens = [When(profile_id=old, then=Value(ids.final(old))) for old in stored_merged]
+        Identity.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
+        Event.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
+    Profile.objects.filter(pk__in=list(merged_away)).update(
+        merged_into_id=Case(*[When(pk=old, then=Value(new)) for old, new in merged_away.items()]),
+        merged_at=timezone.now(),
+    )
+    return merged_away
+
+
+def _ledger_write(plan: "_Plan", ids: _Ids, came_with: dict, source_id: int | None) -> None:
+    """The batch's merges (between the profiles as stored) and refusals (between live profiles)."""
+    records = _refusals_dedupe(plan.records, ids.final)
+    if not records:
+        return
+    now = timezone.now()
+    rows = []
+    for r in records:
+        merge = r.kind == ProfileMerge.Kind.MERGE
+        at = ids.stored if merge else ids.final
+        rows.append(
+            ProfileMerge(
+                kind=r.kind,
+                survivor_id=at(r.survivor),
+                merged_id=at(r.merged),
+                rule=r.rule,
+                identifier=r.identifier[:300],
+                reason=r.reason,
+                source_id=source_id,
+                message_id=r.message_id,
+                identities=came_with.get(r.merged, []) if merge else [],
+                created_at=now,
+            )
+        )
+    ProfileMerge.objects.bulk_create(rows)
+
+
 def batch_resolve(
     *, events: list[NormalizedEvent], source_id: int | None = None, unlocked_ok: bool = False
 ) -> Resolution:
@@ -244,35 +363,11 @@ def batch_resolve(
     workers whose batches reach the same customers do not queue behind each other's row locks.
     """
     per_event = [(event, event_identifiers(event)) for event in events]
-    wanted: set[Identifier] = set()
-    for event, identifiers in per_event:
-        wanted.update(identifiers)
-        wanted.update(alias_candidates(event))
+    wanted = _wanted(per_event)
     result = Resolution()
     if not wanted:
         return result
-    first_read = None
-    unknown: set[Identifier] = set()
-    to_lock = wanted
-    if store.concurrent_writers():
-        # Only identifiers nobody holds yet need the advisory lock (two workers must not both create
-        # them); known ones are protected by their profile's row lock below. In steady traffic almost
-        # every identifier is known, so the lock table stays small whatever the batch size.
-        first_read = identities_load(wanted)
-        unknown = wanted - first_read.keys()
-        store.identifiers_lock(unknown)
-        if unlocked_ok:
-            to_lock, result.unlocked = _passive_split(per_event, first_read)
-    # After waiting for another worker's advisory locks, read again: it may have stored those identifiers.
-    reuse = first_read is not None and not unknown
-    known, locked = _known_locked(
-        to_lock, {i: p for i, p in first_read.items() if i in to_lock} if reuse else None
-    )
-    if result.unlocked:
-        # Identifiers of unlocked profiles keep their first reading; a concurrent merge of such a profile
-        # is caught when it is updated (traits.profiles_touch). One the locked re-read moved is locked now.
-        known = {**{i: first_read[i] for i in wanted - to_lock}, **known}
-        result.unlocked -= locked.keys()
+    known, locked = _locks_take(per_event, wanted, unlocked_ok=unlocked_ok, result=result)
     user_ids: dict[int, set[str]] = {}
     for profile_id, value in store.identity_values_of(profile_ids=sorted(locked), kind=USER_ID):
         user_ids.setdefault(profile_id, set()).add(value)
@@ -281,67 +376,15 @@ def batch_resolve(
 
     # Every profile the plan made is inserted, in creation order (so ids keep the age order), including
     # those merged into an older one during the batch: the ledger then reads as if events came one by one.
-    placeholders = list(range(-1, plan.next_new - 1, -1))
-    created = store.profiles_create(len(placeholders))
-    real = {placeholder: profile.pk for placeholder, profile in zip(placeholders, created, strict=True)}
-
-    def stored(profile: int) -> int:
-        return real.get(profile, profile)
-
-    def final(profile: int) -> int:
-        return stored(plan.find(profile))
-
-    merged_away = {stored(profile): final(profile) for profile in plan.parent}
-    # Which identities came with each merged profile: walk each identity's owner chain through the merges.
-    raw_owner: dict[Identifier, int] = {i: plan.owner[i] for i in plan.new_identifiers}
-    stored_merged = [profile for profile in plan.parent if profile > 0]
-    if stored_merged:
-        for kind, value, profile_id in Identity.objects.filter(
-            profile_id__in=sorted(stored_merged)
-        ).values_list("kind", "value", "profile_id"):
-            raw_owner[(kind, value)] = profile_id
-    came_with: dict[int, list[list[str]]] = {}
-    for identifier, owner in sorted(raw_owner.items()):
-        while owner in plan.parent:
-            came_with.setdefault(owner, []).append(list(identifier))
-            owner = plan.parent[owner]
-    if merged_away:
-        now = timezone.now()
-        if stored_merged:
-            whens = [When(profile_id=old, then=Value(final(old))) for old in stored_merged]
-            Identity.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
-            Event.objects.filter(profile_id__in=stored_merged).update(profile_id=Case(*whens))
-        Profile.objects.filter(pk__in=list(merged_away)).update(
-            merged_into_id=Case(*[When(pk=old, then=Value(new)) for old, new in merged_away.items()]),
-            merged_at=now,
-        )
+    created = store.profiles_create(-plan.next_new)
+    ids = _Ids(plan, created)
+    came_with = _came_with(plan)
+    result.merged = _merges_write(plan, ids)
     store.identities_create(
-        [(kind, value, final(plan.owner[(kind, value)])) for kind, value in sorted(plan.new_identifiers)]
+        [(kind, value, ids.final(plan.owner[(kind, value)])) for kind, value in sorted(plan.new_identifiers)]
     )
-    records = _refusals_dedupe(plan.records, final)
-    if records:
-        now = timezone.now()
-        ProfileMerge.objects.bulk_create(
-            [
-                ProfileMerge(
-                    kind=r.kind,
-                    survivor_id=stored(r.survivor)
-                    if r.kind == ProfileMerge.Kind.MERGE
-                    else final(r.survivor),
-                    merged_id=stored(r.merged) if r.kind == ProfileMerge.Kind.MERGE else final(r.merged),
-                    rule=r.rule,
-                    identifier=r.identifier[:300],
-                    reason=r.reason,
-                    source_id=source_id,
-                    message_id=r.message_id,
-                    identities=came_with.get(r.merged, []) if r.kind == ProfileMerge.Kind.MERGE else [],
-                    created_at=now,
-                )
-                for r in records
-            ]
-        )
-    result.profile_ids = {message_id: final(target) for message_id, target in targets.items()}
-    result.merged = merged_away
+    _ledger_write(plan, ids, came_with, source_id)
+    result.profile_ids = {message_id: ids.final(target) for message_id, target in targets.items()}
     result.created = [profile.pk for profile in created]
     result.profiles = {**locked, **{profile.pk: profile for profile in created}}
     result.records = plan.records

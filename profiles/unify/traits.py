@@ -91,17 +91,11 @@ def groups_apply(group_events: list[NormalizedEvent]) -> dict[str, Group]:
     return all_groups
 
 
-def profiles_apply(
-    *, events: list[NormalizedEvent], resolution: Resolution, source_name: str = ""
-) -> list[int]:
-    """Traits, seen times, merges' trait folding, CRM links, company and computed traits of the batch's profiles.
-
-    Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch: the
-    profiles were read and locked by the resolution; only ones it did not hold are read here.
-    """
+def _profiles_held(resolution: Resolution) -> dict[int, Profile]:
+    """The batch's live targets and merged-away profiles, locked: those the resolution holds, the rest read."""
     targets = (set(resolution.profile_ids.values()) | set(resolution.merged.values())) - resolution.unlocked
     if not targets:
-        return []
+        return {}
     ids = sorted(targets | set(resolution.merged))
     profiles = {pk: resolution.profiles[pk] for pk in ids if pk in resolution.profiles}
     missing = [pk for pk in ids if pk not in profiles]
@@ -109,15 +103,16 @@ def profiles_apply(
         profiles.update(
             (p.pk, p) for p in Profile.objects.select_for_update().filter(pk__in=missing).order_by("pk")
         )
-    now = timezone.now()
-    links_before = {pk: (p.contact_id, p.company_id) for pk, p in profiles.items()}
-    # Profiles whose traits or links changed; the rest only get seen times and computed traits.
-    dirty: set[int] = set()
+    return profiles
 
-    # Merged-away profiles fold into their survivor, newest trait value winning by event time.
+
+def _merges_fold(profiles: dict[int, Profile], merged: dict[int, int]) -> set[int]:
+    """Merged-away profiles fold into their survivor, newest trait value winning by event time; the contact
+    link moves to a survivor without one. Returns the survivors changed."""
+    dirty: set[int] = set()
     contact_moves: list[int] = []
-    for old_id in sorted(resolution.merged, reverse=True):
-        old, survivor = profiles.get(old_id), profiles.get(resolution.merged[old_id])
+    for old_id in sorted(merged, reverse=True):
+        old, survivor = profiles.get(old_id), profiles.get(merged[old_id])
         if old is None or survivor is None:
             continue
         traits_merge(
@@ -133,14 +128,24 @@ def profiles_apply(
         old.contact_id = None
     if contact_moves:
         Profile.objects.filter(pk__in=contact_moves).update(contact=None)
+    return dirty
 
+
+def _events_fold(
+    events: list[NormalizedEvent], profiles: dict[int, Profile], profile_of: dict[str, int]
+) -> tuple[set[int], list[NormalizedEvent]]:
+    """Seen times and traits from the batch's events in time order; returns the profiles whose traits
+    changed and the group calls."""
+    dirty: set[int] = set()
     group_events = []
     for event in sorted(events, key=lambda e: (e.timestamp, e.message_id)):
-        profile = profiles.get(resolution.profile_ids.get(event.message_id, 0))
+        profile = profiles.get(profile_of.get(event.message_id, 0))
         if profile is None:
             continue
         profile.first_seen = min(filter(None, (profile.first_seen, event.timestamp)))
         profile.last_seen = max(filter(None, (profile.last_seen, event.timestamp)))
+        if event.type == "group":
+            group_events.append(event)
         new = dict(event.traits) if event.type in ("identify", "alias") else {}
         if event.email and "email" not in new and "email" not in profile.traits:
             new["email"] = event.email
@@ -148,17 +153,40 @@ def profiles_apply(
             traits=profile.traits, times=profile.trait_times, new=new, new_times=time_key(event.timestamp)
         ):
             dirty.add(profile.pk)
-        if event.type == "group":
-            group_events.append(event)
+    return dirty, group_events
+
+
+def _companies_set(
+    group_events: list[NormalizedEvent], profiles: dict[int, Profile], profile_of: dict[str, int]
+) -> None:
     groups = groups_apply(group_events)
     for event in group_events:
-        profile = profiles[resolution.profile_ids[event.message_id]]
         group = groups.get(event.group_id)
         if group is not None and group.company_id:
-            profile.company_id = group.company_id
+            profiles[profile_of[event.message_id]].company_id = group.company_id
+
+
+def profiles_apply(
+    *, events: list[NormalizedEvent], resolution: Resolution, source_name: str = ""
+) -> list[int]:
+    """Traits, seen times, merges' trait folding, CRM links, company and computed traits of the batch's profiles.
+
+    Returns the sorted ids of the live profiles that changed. A fixed number of queries per batch: the
+    profiles were read and locked by the resolution; only ones it did not hold are read here.
+    """
+    profiles = _profiles_held(resolution)
+    if not profiles:
+        return []
+    links_before = {pk: (p.contact_id, p.company_id) for pk, p in profiles.items()}
+    # Profiles whose traits or links changed; the rest only get seen times and computed traits.
+    dirty = _merges_fold(profiles, resolution.merged)
+    changed, group_events = _events_fold(events, profiles, resolution.profile_ids)
+    dirty |= changed
+    _companies_set(group_events, profiles, resolution.profile_ids)
 
     live = [p for p in profiles.values() if p.merged_into_id is None and p.pk not in resolution.merged]
     contacts_link(live)
+    now = timezone.now()
     for profile in live:
         profile.updated_at = now
     computed_fold(
