@@ -14,7 +14,6 @@ the other batches of its source one failed attempt, never more. A batch that fai
 INGEST_MAX_ATTEMPTS times is set aside with its reason (`failed_at`).
 """
 
-import json
 import logging
 import os
 import time
@@ -24,26 +23,22 @@ from functools import partial
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from .. import cache_redis
-from ..models import IngestBatch, IngestError, Profile, Source
+from ..models import IngestBatch, Profile, Source
 from ..signals import profiles_changed
 from ..unify.traits import profiles_touch
 from . import store
 from .claim import claim_batch, claim_more, claim_next_of_source
-from .clean import text_clean
-from .normalize import NormalizedEvent, Rejection
-from .pipeline import Stored, batch_parse, events_store, group_record
+from .normalize import NormalizedEvent
+from .pipeline import batch_parse, events_store, group_record
+from .poison import TRANSIENT_ERRORS, batch_set_aside, error_reason, store_halving
 
 logger = logging.getLogger(__name__)
 
 TOUCH_ATTEMPTS = 3  # the short second transaction of a group, before leaving it to the sweeper
-# The database rather than the data: a lost connection, a deadlock. Not counted against a single event
-# until its batch has failed this way INGEST_MAX_ATTEMPTS times.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 def _flag_key(source_id: int) -> str:
@@ -220,12 +215,6 @@ def _group_process(*, batch_id: int, more: int, held: list[int]):
     )
 
 
-def error_reason(error: BaseException) -> str:
-    """One storable line naming what went wrong."""
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return text_clean(f"{type(error).__name__}: {first_line}".rstrip(": "))[:250]
-
-
 def _attempt_record(batch_ids: list[int], error: BaseException) -> None:
     """Count a failed attempt on these batches (its own statement, after the rollback); raises when the
     database is unreachable, so the task retries instead of judging any event."""
@@ -349,7 +338,7 @@ def _batch_isolated(*, batch_id: int) -> BatchResult | None:
                 return None
             source = batch.source
             parsed = batch_parse(batch, source)
-            stored, refused = _store_halving(source=source, batch=batch, events=parsed.events)
+            stored, refused = store_halving(source=source, batch=batch, events=parsed.events)
             rejected = group_record(
                 source=source,
                 group=[batch],
@@ -371,94 +360,6 @@ def _batch_isolated(*, batch_id: int) -> BatchResult | None:
         rejected=rejected,
         profile_ids=stored.touched,
     )
-
-
-def _refused(event: NormalizedEvent, error: BaseException) -> Rejection:
-    excerpt = {
-        "type": event.type,
-        "messageId": event.message_id,
-        "event": event.name,
-        "userId": event.user_id,
-        "anonymousId": event.anonymous_id,
-        "properties": event.properties,
-        "traits": event.traits,
-    }
-    return Rejection(
-        position=event.position,
-        message_id=text_clean(event.message_id),
-        reason=f"the event could not be stored ({error_reason(error)})"[:300],
-        excerpt=json.dumps(excerpt, default=str)[:1000],
-    )
-
-
-def _store_halving(
-    *, source: Source, batch: IngestBatch, events: list[NormalizedEvent]
-) -> tuple[Stored, list[Rejection]]:
-    """Store the events in savepoints: all at once, else each half, down to single events; the ones the
-    database still refuses alone (after a second try) come back as rejections. Splitting a batch does not
-    change how its events resolve (identity resolution is the same event by event)."""
-    stored, refused = Stored(), []
-
-    def attempt(chunk: list[NormalizedEvent], *, again: bool = False) -> None:
-        try:
-            with transaction.atomic():
-                part = events_store(source=source, parts=[(batch.pk, chunk)], unlocked_ok=False)
-        except Exception as error:
-            if transaction.get_rollback():
-                raise  # the savepoint itself is gone (connection lost): nothing here can be judged
-            if len(chunk) > 1:
-                middle = len(chunk) // 2
-                attempt(chunk[:middle])
-                attempt(chunk[middle:])
-            elif not again:
-                attempt(chunk, again=True)
-            elif isinstance(error, TRANSIENT_ERRORS) and batch.attempts < settings.INGEST_MAX_ATTEMPTS:
-                raise
-            else:
-                refused.append(_refused(chunk[0], error))
-            return
-        stored.add(part)
-
-    if events:
-        attempt(events)
-    return stored, refused
-
-
-def batch_set_aside(*, batch_id: int, error: BaseException) -> None:
-    """Give up on a batch that failed as a whole too often: processed, failed, every event rejected with
-    the reason, so that the sweeper stops bringing it back and staff see why on the source page."""
-    reason = error_reason(error)
-    logger.error(
-        "ingest batch %s set aside after %s attempts: %s", batch_id, settings.INGEST_MAX_ATTEMPTS, reason
-    )
-    with transaction.atomic():
-        batch = (
-            IngestBatch.objects.select_for_update()
-            .filter(pk=batch_id, processed_at__isnull=True)
-            .only("id", "source_id", "event_count", "body")
-            .first()
-        )
-        if batch is None:
-            return
-        now = timezone.now()
-        IngestBatch.objects.filter(pk=batch.pk).update(
-            processed_at=now,
-            failed_at=now,
-            accepted_count=0,
-            rejected_count=batch.event_count,
-            last_error=reason,
-        )
-        IngestError.objects.create(
-            source_id=batch.source_id,
-            batch_id=batch.pk,
-            position=0,
-            reason=f"the whole batch ({batch.event_count} events) could not be stored: {reason}"[:300],
-            excerpt=text_clean(batch.body[:1000]),
-            created_at=now,
-        )
-        Source.objects.filter(pk=batch.source_id).update(
-            events_rejected=F("events_rejected") + batch.event_count
-        )
 
 
 def _pending_touch(
