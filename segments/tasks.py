@@ -41,7 +41,7 @@ def segment_profiles_changed_task(profile_ids: list[int], facts: list[str]) -> N
     max_retries=5,
 )
 def segment_crm_changed_task(contact_ids: list[int], fact: str) -> None:
-    from .rules.crm import profile_ids_for_contacts
+    from profiles.unify.contact import profile_ids_for_contacts
 
     profile_ids = profile_ids_for_contacts(contact_ids=contact_ids)
     services.segments_profiles_recheck(profile_ids=profile_ids, facts={fact})

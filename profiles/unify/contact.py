@@ -2,9 +2,13 @@
 
 The profile -> contact rule is `Profile.contact` (one-to-one), set here and nowhere else: when a profile's
 e-mail trait matches a Contact's e-mail (case-insensitive) that no other profile holds, and when a Contact
-is created or given an e-mail that a profile holds as an identity. Segments and pages read the link.
+is created or given an e-mail that a profile holds as an identity. Pages, segments, journeys and
+activations read the link through the functions at the end of this module, never by e-mail.
 """
 
+from collections.abc import Iterable
+
+from django.db.models import F
 from django.db.models.functions import Lower
 
 from contacts.models import Contact
@@ -52,3 +56,22 @@ def contact_link_profile(*, contact_id: int, email: str) -> int | None:
         Profile.objects.filter(contact_id=contact_id).exclude(pk=profile_id).update(contact=None)
     updated = Profile.objects.filter(pk=profile_id, contact__isnull=True).update(contact_id=contact_id)
     return profile_id if updated else None
+
+
+def contact_id_expr() -> F:
+    """An expression over Profile rows: the id of the profile's contact, or NULL (segments' CRM leaves)."""
+    return F("contact_id")
+
+
+def profile_ids_for_contacts(*, contact_ids: Iterable[int]) -> set[int]:
+    """The profiles linked to these contacts, for re-checking after a CRM change."""
+    return set(Profile.objects.filter(contact_id__in=list(contact_ids)).values_list("pk", flat=True))
+
+
+def contacts_for_profiles(*, profile_ids: Iterable[int]) -> dict[int, Contact]:
+    """profile id -> linked Contact (with owner), in two queries."""
+    rows = dict(
+        Profile.objects.filter(pk__in=list(profile_ids), contact__isnull=False).values_list("pk", "contact_id")
+    )
+    contacts = Contact.objects.select_related("owner").in_bulk(set(rows.values()))
+    return {pid: contacts[cid] for pid, cid in rows.items() if cid in contacts}

@@ -10,7 +10,8 @@ caller's transaction; else why not, e.g. "unsubscribed").
 
 import datetime
 
-from ..rules.crm import contacts_for_profiles
+from profiles.unify.contact import contacts_for_profiles
+
 from .models import StepLog
 
 _BACKENDS: list = []
