@@ -71,7 +71,9 @@ def profile_ids_for_contacts(*, contact_ids: Iterable[int]) -> set[int]:
 def contacts_for_profiles(*, profile_ids: Iterable[int]) -> dict[int, Contact]:
     """profile id -> linked Contact (with owner), in two queries."""
     rows = dict(
-        Profile.objects.filter(pk__in=list(profile_ids), contact__isnull=False).values_list("pk", "contact_id")
+        Profile.objects.filter(pk__in=list(profile_ids), contact__isnull=False).values_list(
+            "pk", "contact_id"
+        )
     )
     contacts = Contact.objects.select_related("owner").in_bulk(set(rows.values()))
     return {pid: contacts[cid] for pid, cid in rows.items() if cid in contacts}
