@@ -240,7 +240,8 @@ def enrich_context(context: dict, *, properties: dict, event_type: str, info: Re
     return context
 
 
-def _email(traits: dict, context: dict) -> str:
+def email_of(traits: dict, context: dict) -> str:
+    """The e-mail an event carries: its traits' or its context traits', lower-cased."""
     candidates = [traits.get("email")]
     if isinstance(context.get("traits"), dict):
         candidates.append(context["traits"].get("email"))
@@ -324,7 +325,7 @@ def normalize_event(
         anonymous_id=anonymous_id,
         group_id=group_id,
         previous_id=previous_id,
-        email=_email(traits, context),
+        email=email_of(traits, context),
         original_timestamp=original,
         sent_at=sent_at,
         properties=properties,

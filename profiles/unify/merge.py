@@ -7,6 +7,7 @@ from ..models import Event, Identity, Profile, ProfileMerge
 from ..signals import profiles_changed
 from .computed import computed_refresh
 from .identity import EMAIL, profile_live, row_identifiers
+from .traits import profile_traits_rebuild
 
 
 def profile_unmerge(*, merge: ProfileMerge, user=None) -> ProfileMerge:
@@ -14,7 +15,8 @@ def profile_unmerge(*, merge: ProfileMerge, user=None) -> ProfileMerge:
 
     The identities the merged profile brought move back; the survivor's events are re-resolved: those
     whose identifiers now all belong to the split-out profile move with it (the event that tied the two
-    profiles keeps its place with the survivor). Traits stay as they are on both profiles.
+    profiles keeps its place with the survivor). Then each side's traits, seen times and computed traits
+    are set again from its own events, so neither keeps what the other person's events said.
     """
     if merge.kind != ProfileMerge.Kind.MERGE or merge.undone_by_id:
         raise ValueError("only a merge that is not undone yet can be unmerged")
@@ -75,6 +77,8 @@ def profile_unmerge(*, merge: ProfileMerge, user=None) -> ProfileMerge:
         )
         merge.undone_by = undo
         merge.save(update_fields=["undone_by"])
+        for side in Profile.objects.filter(pk__in=[survivor.pk, merged.pk]).order_by("pk"):
+            profile_traits_rebuild(profile=side)
         computed_refresh(profile_ids=[survivor.pk, merged.pk])
         ids = sorted([survivor.pk, merged.pk])
         transaction.on_commit(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from contacts.models import Company
 
 from ..ingest import store
-from ..ingest.normalize import NormalizedEvent
+from ..ingest.normalize import NormalizedEvent, email_of
 from ..models import ComputedTrait, Event, Group, Profile
 from .computed import (
     BUILT_INS,
@@ -131,6 +131,40 @@ def _merges_fold(profiles: dict[int, Profile], merged: dict[int, int]) -> set[in
     return dirty
 
 
+def event_traits(*, event_type: str, traits: dict, email: str, current: dict) -> dict:
+    """The traits one event sets on its profile: an identify's or alias's traits, and the event's e-mail
+    when neither they nor the profile (`current`) have one."""
+    new = dict(traits or {}) if event_type in ("identify", "alias") else {}
+    if email and "email" not in new and "email" not in current:
+        new["email"] = email
+    return new
+
+
+def profile_traits_rebuild(*, profile: Profile) -> None:
+    """Set the profile's traits, trait times and seen times again from its own stored events, in time
+    order, by the rule ingestion applies (after an unmerge, so each side keeps what its events said).
+    Traits no event set (a profile a journey made from a contact) are kept. Writes the row."""
+    traits = {key: value for key, value in profile.traits.items() if not profile.trait_times.get(key)}
+    times: dict[str, str] = {}
+    first = last = None
+    events = Event.objects.filter(profile=profile).order_by("timestamp", "message_id")
+    for event in events.only("id", "type", "timestamp", "message_id", "traits", "context").iterator():
+        first, last = first or event.timestamp, event.timestamp
+        new = event_traits(
+            event_type=event.type,
+            traits=event.traits,
+            email=email_of(event.traits or {}, event.context or {}),
+            current=traits,
+        )
+        if new:
+            traits_merge(traits=traits, times=times, new=new, new_times=time_key(event.timestamp))
+    profile.traits, profile.trait_times = traits, times
+    if first is not None:
+        profile.first_seen, profile.last_seen = first, last
+    profile.updated_at = timezone.now()
+    profile.save(update_fields=["traits", "trait_times", "first_seen", "last_seen", "updated_at"])
+
+
 def _events_fold(
     events: list[NormalizedEvent], profiles: dict[int, Profile], profile_of: dict[str, int]
 ) -> tuple[set[int], list[NormalizedEvent]]:
@@ -146,9 +180,9 @@ def _events_fold(
         profile.last_seen = max(filter(None, (profile.last_seen, event.timestamp)))
         if event.type == "group":
             group_events.append(event)
-        new = dict(event.traits) if event.type in ("identify", "alias") else {}
-        if event.email and "email" not in new and "email" not in profile.traits:
-            new["email"] = event.email
+        new = event_traits(
+            event_type=event.type, traits=event.traits, email=event.email, current=profile.traits
+        )
         if new and traits_merge(
             traits=profile.traits, times=profile.trait_times, new=new, new_times=time_key(event.timestamp)
         ):
@@ -321,8 +355,8 @@ def profiles_touch(
         pairs.append(f"%(k{i})s::text, {combine_sql(definition, f'k{i}')}")
     folded = f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
     # Lock in id order the rows the statement can fold (live, with every trait already stored).
-    foldable = {pk for (pk,) in store.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
-    params["rows"] = store.json_text([row for row in rows if row["id"] in foldable])
+    lockable = {pk for (pk,) in store.fetch(_TOUCH_LOCK_SQL, {"ids": ids, "keys": params["keys"]})}
+    params["rows"] = store.json_text([row for row in rows if row["id"] in lockable])
     written = [pk for (pk,) in store.fetch(_TOUCH_SQL.format(folded=folded), params)]
     left = sorted(set(ids) - set(written))
     return sorted({*written, *profiles_refresh(profile_ids=left)}) if left else sorted(written)
