@@ -103,5 +103,5 @@ def _schedule_retry(delivery) -> None:
     from celery import current_app as app
 
     if delivery is None or delivery.status != "retrying" or app.conf.task_always_eager:
-        return  # in eager mode the periodic sweep (or `manage.py segments_deliver`) sends retries
+        return  # in eager mode the periodic sweep (`manage.py periodic`, every minute) sends retries
     destination_deliver_task.apply_async(args=[delivery.pk], eta=delivery.next_attempt_at)
