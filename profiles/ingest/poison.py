@@ -26,7 +26,7 @@ def error_reason(error: BaseException) -> str:
     return text_clean(f"{type(error).__name__}: {first_line}".rstrip(": "))[:250]
 
 
-def refused(event: NormalizedEvent, error: BaseException) -> Rejection:
+def event_refused(event: NormalizedEvent, error: BaseException) -> Rejection:
     excerpt = {
         "type": event.type,
         "messageId": event.message_id,
@@ -68,7 +68,7 @@ def store_halving(
             elif isinstance(error, TRANSIENT_ERRORS) and batch.attempts < settings.INGEST_MAX_ATTEMPTS:
                 raise
             else:
-                refused.append(refused(chunk[0], error))
+                refused.append(event_refused(chunk[0], error))
             return
         stored.add(part)
 

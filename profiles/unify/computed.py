@@ -6,8 +6,11 @@ stored events in one query; the hourly full recompute keeps every value exact wh
 """
 
 import datetime
+import functools
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from django.db.models import Count, FloatField, Max, Min, OuterRef, Subquery, Sum
@@ -30,38 +33,28 @@ def seen_text(value: datetime.datetime | None) -> str | None:
 
 NUMERIC = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 NUMERIC_RE = re.compile(NUMERIC)
+Agg = ComputedTrait.Aggregation
 
 
-def _value_expression(definition: ComputedTrait):
-    return KeyTextTransform(definition.property, "properties")
+def _count(events):
+    return events.order_by().values("profile").annotate(v=Count("id")).values("v")[:1]
 
 
-def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
-    events = Event.objects.filter(profile=OuterRef("pk"))
-    if definition.event_name:
-        events = events.filter(name=definition.event_name)
-    if definition.window_days:
-        events = events.filter(timestamp__gte=now - timedelta(days=definition.window_days))
-    aggregation = definition.aggregation
-    Agg = ComputedTrait.Aggregation
-    if aggregation == Agg.COUNT:
-        return Subquery(events.order_by().values("profile").annotate(v=Count("id")).values("v")[:1])
-    value = _value_expression(definition)
-    events = events.annotate(trait_value=value).exclude(trait_value__isnull=True)
-    if aggregation in (Agg.SUM, Agg.MIN, Agg.MAX):
-        function = {Agg.SUM: Sum, Agg.MIN: Min, Agg.MAX: Max}[aggregation]
-        return Subquery(
+def _numeric(function):
+    def history(events):
+        return (
             events.filter(trait_value__regex=NUMERIC)  # "n/a" or true must not abort the aggregate
             .order_by()
             .values("profile")
             .annotate(v=function(Cast("trait_value", FloatField())))
             .values("v")[:1]
         )
-    if aggregation == Agg.FIRST:
-        return Subquery(events.order_by("timestamp", "id").values("trait_value")[:1])
-    if aggregation == Agg.LAST:
-        return Subquery(events.order_by("-timestamp", "-id").values("trait_value")[:1])
-    return Subquery(
+
+    return history
+
+
+def _most_frequent(events):
+    return (
         events.order_by()
         .values("trait_value")
         .annotate(n=Count("id"), latest=Max("timestamp"))
@@ -70,8 +63,48 @@ def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
     )
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """How one aggregation is evaluated, everywhere it is: over the stored events (`history`, a queryset
+    of the matching events -> a one-value subquery; events carry `trait_value` unless `counts`), and, for
+    the aggregations new events alone can update, how a batch's value combines with the stored one, in
+    Python (`combine`) and in SQL (`combine_sql`, over `{s}` stored and `{d}` batch, cast to `sql_type`)."""
+
+    history: Callable
+    counts: bool = False  # counts events; otherwise aggregates the numbers of the property
+    combine: Callable | None = None
+    combine_sql: str = ""
+    sql_type: str = "float8"
+
+
+EVALUATIONS: dict[str, Evaluation] = {
+    Agg.COUNT: Evaluation(
+        _count, counts=True, combine=operator.add, combine_sql="{s} + {d}", sql_type="numeric"
+    ),
+    Agg.SUM: Evaluation(_numeric(Sum), combine=operator.add, combine_sql="{s} + {d}"),
+    Agg.MIN: Evaluation(_numeric(Min), combine=min, combine_sql="LEAST({s}, {d})"),
+    Agg.MAX: Evaluation(_numeric(Max), combine=max, combine_sql="GREATEST({s}, {d})"),
+    Agg.FIRST: Evaluation(lambda events: events.order_by("timestamp", "id").values("trait_value")[:1]),
+    Agg.LAST: Evaluation(lambda events: events.order_by("-timestamp", "-id").values("trait_value")[:1]),
+    Agg.MOST_FREQUENT: Evaluation(_most_frequent),
+}
+
+
+def _definition_subquery(definition: ComputedTrait, now: datetime.datetime):
+    evaluation = EVALUATIONS[definition.aggregation]
+    events = Event.objects.filter(profile=OuterRef("pk"))
+    if definition.event_name:
+        events = events.filter(name=definition.event_name)
+    if definition.window_days:
+        events = events.filter(timestamp__gte=now - timedelta(days=definition.window_days))
+    if not evaluation.counts:
+        value = KeyTextTransform(definition.property, "properties")
+        events = events.annotate(trait_value=value).exclude(trait_value__isnull=True)
+    return Subquery(evaluation.history(events))
+
+
 def _definition_value(definition: ComputedTrait, value):
-    if definition.aggregation == ComputedTrait.Aggregation.COUNT:
+    if EVALUATIONS[definition.aggregation].counts:
         return value or 0
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -136,8 +169,7 @@ def computed_values(
 
 def foldable(definition: ComputedTrait) -> bool:
     """Whether new events alone update the stored value (no window to slide, no ordering or tally kept)."""
-    Agg = ComputedTrait.Aggregation
-    return not definition.window_days and definition.aggregation in (Agg.COUNT, Agg.SUM, Agg.MIN, Agg.MAX)
+    return not definition.window_days and EVALUATIONS[definition.aggregation].combine is not None
 
 
 def _number(value) -> float | None:
@@ -151,19 +183,21 @@ def _number(value) -> float | None:
 
 
 def fold(definition: ComputedTrait, stored, events: list[NormalizedEvent]):
+    """A foldable definition's value after these new events, from its stored value (None: none yet)."""
+    evaluation = EVALUATIONS[definition.aggregation]
     matching = [e for e in events if not definition.event_name or e.name == definition.event_name]
-    Agg = ComputedTrait.Aggregation
-    if definition.aggregation == Agg.COUNT:
-        return (stored or 0) + len(matching)
-    numbers = [n for e in matching if (n := _number(e.properties.get(definition.property))) is not None]
-    if not numbers:
-        return stored
-    if stored is not None:
-        numbers.append(float(stored))
-        if definition.aggregation == Agg.SUM:
-            numbers = [sum(numbers)]
-    function = {Agg.SUM: sum, Agg.MIN: min, Agg.MAX: max}[definition.aggregation]
-    return _definition_value(definition, function(numbers))
+    if evaluation.counts:
+        batch = len(matching)
+    else:
+        numbers = [n for e in matching if (n := _number(e.properties.get(definition.property))) is not None]
+        if not numbers:
+            return stored
+        batch = functools.reduce(evaluation.combine, numbers)
+    if stored is None:
+        return _definition_value(definition, batch)
+    return _definition_value(
+        definition, evaluation.combine(stored if evaluation.counts else float(stored), batch)
+    )
 
 
 def computed_fold(
@@ -243,17 +277,12 @@ def computed_recompute_all(*, chunk: int = 500) -> int:
 def combine_sql(definition: ComputedTrait, key: str) -> str:
     """SQL folding the batch's own value of a foldable trait (v.d) into the stored one (p.computed_traits).
 
-    `key` names the bound parameter holding the trait key. Mirrors fold: a side without a value keeps
-    the other one; numbers come out as _definition_value gives them (integral floats as integers).
+    `key` names the bound parameter holding the trait key. The same rule as `fold`: a side without a
+    value keeps the other one; numbers come out as _definition_value gives them (integral floats as
+    integers, which is what to_jsonb writes for them).
     """
+    evaluation = EVALUATIONS[definition.aggregation]
     stored, new = f"p.computed_traits -> %({key})s", f"v.d -> %({key})s"
-    s, d = f"(p.computed_traits ->> %({key})s)", f"(v.d ->> %({key})s)"
-    Agg = ComputedTrait.Aggregation
-    if definition.aggregation == Agg.COUNT:
-        return f"to_jsonb(coalesce({s}::numeric, 0) + coalesce({d}::numeric, 0))"
-    both = {
-        Agg.SUM: f"{s}::float8 + {d}::float8",
-        Agg.MIN: f"LEAST({s}::float8, {d}::float8)",
-        Agg.MAX: f"GREATEST({s}::float8, {d}::float8)",
-    }[definition.aggregation]
+    s, d = f"(p.computed_traits ->> %({key})s)", f"(v.d ->> %({key})s)"  # SQL NULL for a JSON null too
+    both = evaluation.combine_sql.format(s=f"{s}::{evaluation.sql_type}", d=f"{d}::{evaluation.sql_type}")
     return f"CASE WHEN {d} IS NULL THEN {stored} WHEN {s} IS NULL THEN {new} ELSE to_jsonb({both}) END"
