@@ -1,4 +1,4 @@
-"""Forms of the CDP pages."""
+"""Forms of the source pages: a new or edited source, a CSV upload."""
 
 from django import forms
 
