@@ -9,6 +9,7 @@ against other workers: `concurrent_writers()` is the one question domain code as
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -20,6 +21,14 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import Event, Identity, Profile, Source
+
+
+def sqlite_variable_limit_raise(sender, connection, **kwargs) -> None:
+    """On each new SQLite connection (connection_created): allow SQLite's real number of parameters."""
+    # Django 5.2 assumes SQLite's old 999-variable limit and splits bulk inserts; SQLite >= 3.32 allows
+    # 32766, so one ingest batch stays one INSERT (a fixed number of queries per batch).
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 32):
+        connection.features.max_query_params = 32766
 
 
 def concurrent_writers() -> bool:
