@@ -14,7 +14,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from ..rules import RuleError, rule_validate
+from ..rules import RuleError, rule_validate, segment_refs
 from ..rules.spec import WINDOW_UNITS
 from ..rules.validation import value_error
 
@@ -384,6 +384,20 @@ def definition_validate(*, definition, lookups: dict | None = None) -> None:
             check.rule(definition[key], key)
     if check.errors:
         raise DefinitionError(check.errors)
+
+
+def definition_segment_refs(definition) -> set[int]:
+    """Ids of the segments a definition uses: its segment trigger and every rule (trigger `if`, branches,
+    goal, exit) that says "in segment ..."."""
+    if not isinstance(definition, dict):
+        return set()
+    trigger = definition.get("trigger") or {}
+    found = {trigger["segment"]} if isinstance(trigger.get("segment"), int) else set()
+    rules = [trigger.get("if"), definition.get("goal"), definition.get("exit")]
+    rules += [step.get("rule") for step in definition.get("steps") or [] if isinstance(step, dict)]
+    for rule in rules:
+        found |= segment_refs(rule)
+    return found
 
 
 def steps_by_id(definition: dict) -> dict[str, dict]:

@@ -38,11 +38,13 @@ def connect() -> None:
     from profiles.signals import profiles_changed
     from profiles.timeline import timeline_provider_register
 
-    from ..hooks import segment_moves_register
+    from ..hooks import segment_moves_register, segment_users_register
+    from .selectors import journeys_using_segments
     from .timeline import JourneyTimeline
 
     profiles_changed.connect(on_profiles_changed, dispatch_uid="journeys_profiles_changed")
     crm_changed.connect(on_crm_changed, dispatch_uid="journeys_crm_changed")
     crm_change_recorder_register(on_crm_change)
     segment_moves_register(on_segment_moves)
+    segment_users_register(journeys_using_segments)
     timeline_provider_register(JourneyTimeline())

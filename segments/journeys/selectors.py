@@ -3,15 +3,34 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .definition import STEP_TYPES, step_summary
-from .models import Enrolment, Journey, JourneyDay, StepLog
+from .definition import STEP_TYPES, definition_segment_refs, step_summary
+from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepLog
 
 DAYS = 30
+
+
+def journeys_using_segments(segment_ids: set[int]) -> dict[int, list[str]]:
+    """segment id -> the journeys that use it (trigger, branch, goal or exit) in their working copy, their
+    live version or a version profiles still run on; two queries over journeys and versions (a few rows)."""
+    wanted = set(segment_ids)
+    users: dict[int, dict[int, str]] = {pk: {} for pk in wanted}
+    names = dict(Journey.objects.values_list("pk", "name"))
+    definitions = list(Journey.objects.values_list("pk", "definition"))
+    definitions += list(
+        JourneyVersion.objects.filter(
+            Exists(Enrolment.objects.filter(version=OuterRef("pk"), state=Enrolment.State.ACTIVE))
+            | Q(pk__in=Journey.objects.filter(live_version__isnull=False).values("live_version"))
+        ).values_list("journey_id", "definition")
+    )
+    for journey_id, definition in definitions:
+        for segment_id in definition_segment_refs(definition) & wanted:
+            users[segment_id][journey_id] = f"Journey “{names[journey_id]}”"
+    return {pk: sorted(found.values()) for pk, found in users.items()}
 
 
 def journey_enrolments(*, journey: Journey):
