@@ -385,6 +385,9 @@ CELERY_TIMEZONE = TIME_ZONE
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
 # Due journey steps claimed (and run) per transaction by the sweeper.
 JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
+# An arriving event enrols on event triggers however late the pipeline stored it, unless the event itself is
+# older than this (a historical import or a replay must not send old customers through welcome journeys).
+JOURNEYS_EVENT_MAX_AGE_HOURS = env_int("JOURNEYS_EVENT_MAX_AGE_HOURS", 72)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}

@@ -1,13 +1,13 @@
 """Hooks journeys registers into lower apps and into segments; listeners only enqueue, recorders write."""
 
 
-def on_profiles_changed(sender, profile_ids, **kwargs) -> None:
+def on_profiles_changed(sender, profile_ids, events_since=None, **kwargs) -> None:
     from .services import live_journeys
     from .tasks import journeys_events_task
 
     ids = sorted({int(pid) for pid in profile_ids})
     if ids and live_journeys():
-        journeys_events_task.delay(ids)
+        journeys_events_task.delay(ids, events_since.isoformat() if events_since else None)
 
 
 def on_crm_changed(sender, contact_ids, fact, **kwargs) -> None:
