@@ -74,7 +74,7 @@ STEP_KEYS = {
     "wait_event": {"event", "where", "timeout"},
     "branch": {"rule"},
     "split": {"paths"},
-    "send_email": {"template"},
+    "send_email": {"template", "mailbox"},
     "task": {"title", "due_hours"},
     "set_field": {"field", "value"},
     "tag": {"tag", "action"},
@@ -263,7 +263,8 @@ class _Check:
                 if total != 100 and not any(p for p, _ in self.errors if p.startswith(f"{path}.paths")):
                     self.error(f"{path}.paths", f"the percentages add up to {total}, not 100")
         elif kind == "send_email":
-            self.exists("template", step.get("template"), f"{path}.template", "an e-mail template")
+            self.exists("template", step.get("template"), f"{path}.template", "an active e-mail template")
+            self.exists("mailbox", step.get("mailbox"), f"{path}.mailbox", "a mailbox that can send (SMTP)")
         elif kind == "task":
             title = step.get("title")
             if not (isinstance(title, str) and title.strip() and len(title) <= 200):
@@ -366,7 +367,7 @@ def _unstorable(value, path: str, found: list[tuple[str, str]]) -> None:
 
 def definition_validate(*, definition, lookups: dict | None = None) -> None:
     """Raise DefinitionError listing every problem. `lookups` maps "segment", "journey", "endpoint",
-    "destination", "template" to existence checks and "segment_rule" to a segment's rule (for cycles)."""
+    "destination", "template", "mailbox" to existence checks and "segment_rule" to a segment's rule (for cycles)."""
     check = _Check(lookups)
     if not isinstance(definition, dict):
         raise DefinitionError([("definition", "must be an object with trigger and steps")])
