@@ -1,10 +1,13 @@
-"""Admin: e-mail templates (admin-managed, merge fields checked on save) and a read-only mailbox list."""
+"""Admin: e-mail templates (admin-managed, merge fields checked on save), a read-only mailbox list, and the
+unsubscribe list (staff may add an address; deleting a row subscribes it again)."""
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import validate_email
 from django.utils.html import format_html_join
 
 from .forms import EmailTemplateAdminForm
-from .models import EmailTemplate, Mailbox
+from .models import EmailTemplate, Mailbox, Unsubscribe
 from .render import merge_fields
 
 
@@ -43,3 +46,29 @@ class MailboxAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class UnsubscribeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Unsubscribe
+        fields = ("email", "contact", "source")
+
+    def clean_email(self):
+        address = self.cleaned_data["email"].strip().lower()
+        validate_email(address)
+        return address
+
+
+@admin.register(Unsubscribe)
+class UnsubscribeAdmin(admin.ModelAdmin):
+    """Addresses that get no automated (journey) e-mail; the link and one-click header of a journey e-mail
+    add rows, staff may add one by hand (an opt-out by phone or letter)."""
+
+    list_display = ("email", "contact", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("email",)
+    raw_id_fields = ("contact",)
+    readonly_fields = ("message", "created_at")
+    fields = ("email", "contact", "source", "message", "created_at")
+
+    form = UnsubscribeAdminForm

@@ -183,3 +183,11 @@ def test_a_mailbox_that_lost_its_smtp_server_skips_with_the_reason(
         "Skipped e-mail Welcome 2: the mailbox cannot send (no SMTP server, or a demo mailbox)"
     )
     assert not MailMessage.objects.exists()
+
+
+def test_staff_add_an_opt_out_in_the_admin_lower_cased(admin_client):
+    response = admin_client.post(
+        "/admin/mail/unsubscribe/add/", {"email": " Ann@Customer.Example ", "source": "staff", "contact": ""}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Unsubscribe.objects.get().email == "ann@customer.example"
