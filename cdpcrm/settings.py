@@ -373,6 +373,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
     # Journey timers are indexed due times claimed in batches (no etas): steps run within ~5 s of their time.
     "journeys-due": {"task": "segments.journeys.tasks.journeys_due_task", "schedule": 5.0},
+    "journeys-step-counts": {
+        "task": "segments.journeys.tasks.journeys_step_counts_reconcile_task",
+        "schedule": 3600.0,
+    },
     "webhooks-sweep": {"task": "segments.webhooks.tasks.webhooks_sweep_task", "schedule": 30.0},
     "audiences-sync-due": {"task": "segments.audiences.tasks.audiences_sync_due_task", "schedule": 60.0},
     "mail-poll-due": {"task": "mail.tasks.mailboxes_poll_due_task", "schedule": float(MAIL_POLL_SECONDS)},

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .definition import STEP_TYPES, definition_segment_refs, step_summary
-from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepLog
+from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepCount, StepLog
 
 DAYS = 30
 
@@ -37,18 +37,20 @@ def journey_enrolments(*, journey: Journey):
     return Enrolment.objects.filter(journey=journey).select_related("version").order_by("-entered_at", "-id")
 
 
+ENTERING_CAP = 1000
+
+
 def journey_diagram(*, journey: Journey) -> tuple[list[dict], int]:
-    """The live version's steps in order with how many profiles are at each now (one aggregate query on the
-    (version, state, step) index), and how many are entering (not at a step yet)."""
+    """The live version's steps in order with how many profiles are at each now (the StepCount rows, one
+    query), and how many are entering (not at a step yet: due at once, so a few; counted up to ENTERING_CAP
+    on the (version, state, step) index)."""
     version = journey.live_version
     if version is None:
         return [], 0
-    counts = dict(
-        Enrolment.objects.filter(version=version, state=Enrolment.State.ACTIVE)
-        .values("step")
-        .annotate(n=Count("id"))
-        .values_list("step", "n")
-    )
+    counts = dict(StepCount.objects.filter(version=version).values_list("step", "active"))
+    entering = Enrolment.objects.filter(version=version, state=Enrolment.State.ACTIVE, step="")[
+        :ENTERING_CAP
+    ].count()
     steps = []
     for step in version.definition["steps"]:
         links = [(key, step.get(key)) for key in STEP_TYPES[step["type"]][1]]
@@ -60,11 +62,11 @@ def journey_diagram(*, journey: Journey) -> tuple[list[dict], int]:
                 "type": step["type"],
                 "kind_label": STEP_TYPES[step["type"]][0],
                 "summary": step_summary(step),
-                "here": counts.get(step["id"], 0),
+                "here": max(0, counts.get(step["id"], 0)),
                 "links": [(label, target or "end") for label, target in links],
             }
         )
-    return steps, counts.get("", 0)
+    return steps, entering
 
 
 def journey_totals(*, journey: Journey, waiting_to_start: int = 0) -> dict:

@@ -42,3 +42,9 @@ def journeys_events_task(profile_ids: list[int], events_since: str | None = None
 )
 def journeys_crm_task(contact_ids: list[int]) -> None:
     triggers.crm_facts_changed(contact_ids=contact_ids)
+
+
+@shared_task(name="segments.journeys.tasks.journeys_step_counts_reconcile_task", ignore_result=True)
+def journeys_step_counts_reconcile_task() -> None:
+    """Beat (hourly): recount the per-step counters of published journeys (repairs drift)."""
+    sweeper.step_counts_reconcile_all()
