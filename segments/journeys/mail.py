@@ -23,7 +23,9 @@ def template_exists(pk) -> bool:
 
 
 def _sending_mailboxes():
-    return Mailbox.objects.exclude(smtp_host="").filter(is_demo=False)
+    """Mailboxes with an SMTP server; demo mailboxes too (their steps are skipped with the reason), so the
+    demo's journeys can show an e-mail step before anybody connects a real mailbox."""
+    return Mailbox.objects.exclude(smtp_host="")
 
 
 def mailbox_can_send(pk) -> bool:
@@ -62,7 +64,11 @@ def emails_send(*, step: dict, runs: list, now: datetime.datetime) -> dict[int, 
     elif mailbox is None:
         problem = "the mailbox is gone"
     elif not mailbox.can_send:
-        problem = "the mailbox cannot send (no SMTP server, or a demo mailbox)"
+        problem = (
+            "the mailbox is a demo mailbox (no real server); connect a mailbox and choose it in the step"
+            if mailbox.is_demo
+            else "the mailbox has no SMTP server"
+        )
     if problem:
         return {r.enrolment.pk: (StepLog.Kind.SKIPPED, f"Skipped {label}: {problem}") for r in runs}
     contacts = contacts_for_profiles(profile_ids=[r.enrolment.profile_id for r in runs])
