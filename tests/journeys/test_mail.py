@@ -133,6 +133,16 @@ def test_a_journey_email_arrives_its_unsubscribe_link_works_and_the_next_send_is
     assert MailMessage.objects.count() == 1
 
 
+def test_the_contact_e_mail_panel_says_the_address_unsubscribed(ann, sales_client):
+    contact, _ = ann
+    panel = sales_client.get(f"/mail/contacts/{contact.pk}/").content.decode()
+    assert "unsubscribed from automated e-mail" not in panel
+    Unsubscribe.objects.create(email=contact.email, contact=contact, source="link")
+    panel = sales_client.get(f"/mail/contacts/{contact.pk}/").content.decode()
+    assert "ann@customer.example unsubscribed from automated e-mail on" in panel
+    assert "(unsubscribe link)" in panel
+
+
 def test_one_click_unsubscribe_and_forged_tokens(
     make_journey, template, mailbox, ann, client, django_capture_on_commit_callbacks
 ):
