@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 
 from .forms import EmailTemplateAdminForm
 from .models import EmailTemplate, Mailbox, Unsubscribe
+from .registry import users_of
 from .render import merge_fields
 
 
@@ -19,6 +20,16 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     search_fields = ("name", "subject")
     readonly_fields = ("available_merge_fields",)
     fields = ("name", "subject", "body", "is_active", "available_merge_fields")
+
+    def get_deleted_objects(self, objs, request):
+        """A template that something sends (a journey's e-mail step) is protected: Django refuses the
+        deletion and names what to change first."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for template in objs:
+            protected += [
+                f"{user}, which sends “{template.name}”" for user in users_of("template", template.pk)
+            ]
+        return deleted, counts, perms_needed, protected
 
     @admin.display(description="Merge fields")
     def available_merge_fields(self, obj=None):

@@ -34,12 +34,13 @@ def on_crm_change(change) -> None:
 
 
 def connect() -> None:
+    from contacts.mail.registry import users_register
     from contacts.signals import crm_change_recorder_register, crm_changed
     from profiles.signals import profiles_changed
     from profiles.timeline import timeline_provider_register
 
     from ..hooks import segment_moves_register, segment_users_register
-    from .selectors import journeys_using_segments
+    from .selectors import journeys_sending_with, journeys_using_segments
     from .timeline import JourneyTimeline
 
     profiles_changed.connect(on_profiles_changed, dispatch_uid="journeys_profiles_changed")
@@ -47,4 +48,5 @@ def connect() -> None:
     crm_change_recorder_register(on_crm_change)
     segment_moves_register(on_segment_moves)
     segment_users_register(journeys_using_segments)
+    users_register(journeys_sending_with)
     timeline_provider_register(JourneyTimeline())

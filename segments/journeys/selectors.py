@@ -14,11 +14,9 @@ from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepCount, S
 DAYS = 30
 
 
-def journeys_using_segments(segment_ids: set[int]) -> dict[int, list[str]]:
-    """segment id -> the journeys that use it (trigger, branch, goal or exit) in their working copy, their
-    live version or a version profiles still run on; two queries over journeys and versions (a few rows)."""
-    wanted = set(segment_ids)
-    users: dict[int, dict[int, str]] = {pk: {} for pk in wanted}
+def _definitions_in_use() -> tuple[dict[int, str], list[tuple[int, dict]]]:
+    """Journey names, and (journey id, definition) of every working copy, live version and version profiles
+    still run on; two queries over journeys and versions (a few rows)."""
     names = dict(Journey.objects.values_list("pk", "name"))
     definitions = list(Journey.objects.values_list("pk", "definition"))
     definitions += list(
@@ -27,10 +25,32 @@ def journeys_using_segments(segment_ids: set[int]) -> dict[int, list[str]]:
             | Q(pk__in=Journey.objects.filter(live_version__isnull=False).values("live_version"))
         ).values_list("journey_id", "definition")
     )
+    return names, definitions
+
+
+def journeys_using_segments(segment_ids: set[int]) -> dict[int, list[str]]:
+    """segment id -> the journeys that use it (trigger, branch, goal or exit) in their working copy, their
+    live version or a version profiles still run on."""
+    wanted = set(segment_ids)
+    users: dict[int, dict[int, str]] = {pk: {} for pk in wanted}
+    names, definitions = _definitions_in_use()
     for journey_id, definition in definitions:
         for segment_id in definition_segment_refs(definition) & wanted:
             users[segment_id][journey_id] = f"Journey “{names[journey_id]}”"
     return {pk: sorted(found.values()) for pk, found in users.items()}
+
+
+def journeys_sending_with(kind: str, pk: int) -> list[str]:
+    """The journeys whose e-mail steps send with the "template" or "mailbox" `pk` (contacts.mail asks before
+    deleting one)."""
+    names, definitions = _definitions_in_use()
+    found = {
+        journey_id
+        for journey_id, definition in definitions
+        for step in (definition or {}).get("steps") or []
+        if isinstance(step, dict) and step.get("type") == "send_email" and step.get(kind) == pk
+    }
+    return sorted(f"Journey “{names[j]}”" for j in found)
 
 
 def journey_enrolments(*, journey: Journey):

@@ -201,3 +201,21 @@ def test_staff_add_an_opt_out_in_the_admin_lower_cased(admin_client):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Unsubscribe.objects.get().email == "ann@customer.example"
+
+
+def test_a_template_or_mailbox_a_journey_sends_with_is_not_deleted(
+    make_journey, template, mailbox, admin_client
+):
+    _journey(make_journey, template, mailbox)
+    url = f"/admin/mail/emailtemplate/{template.pk}/delete/"
+    assert "Journey “Welcome series”, which sends “Welcome 2”" in admin_client.get(url).content.decode()
+    admin_client.post(url, {"post": "yes"})
+    assert EmailTemplate.objects.filter(pk=template.pk).exists()
+
+    Mailbox.objects.filter(pk=mailbox.pk).update(owner=None)
+    response = admin_client.post(f"/mail/mailboxes/{mailbox.pk}/delete/", follow=True)
+    assert Mailbox.objects.filter(pk=mailbox.pk).exists()
+    assert (
+        "Newsletter sends the e-mails of Journey “Welcome series”; choose another mailbox there first."
+        in response.content.decode()
+    )
