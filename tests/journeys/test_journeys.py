@@ -338,15 +338,15 @@ def test_enrol_in_another_journey_and_webhook_and_audience_steps(make_journey, s
     assert AudienceMember.objects.get(destination=audience, profile=profile).wanted
 
 
-def test_send_email_without_a_mail_service_is_refused_at_validation(make_journey):
+def test_send_email_needs_an_existing_template_and_a_mailbox_that_can_send(make_journey):
     with pytest.raises(DefinitionError) as error:
         make_journey(
             {
                 "trigger": {"type": "event", "event": "X"},
-                "steps": [{"id": "m", "type": "send_email", "template": 1, "next": None}],
+                "steps": [{"id": "m", "type": "send_email", "template": 1, "mailbox": 1, "next": None}],
             }
         )
-    assert "steps[0].template" in str(error.value.errors)
+    assert {path for path, _ in error.value.errors} == {"steps[0].template", "steps[0].mailbox"}
 
 
 # --- goal, exit, versions, pause, re-entry ---------------------------------------------------------------
