@@ -33,11 +33,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check), the import contracts (lint-imports) and missing migrations
+## lint: ruff (lint + format check), the import contracts (lint-imports), module sizes and missing migrations
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/module_size.py
 	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
 
 format: $(STAMP)

@@ -29,7 +29,7 @@ def _broker() -> dict:
 
 
 def _ingest() -> dict:
-    from profiles.selectors import inbox_health
+    from profiles.sources.selectors import inbox_health
 
     try:
         return inbox_health()

@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from profiles.segment_profile_api import profile_api as segment_profile_api
-from profiles.tracking_urls import root_urlpatterns as tracking_root_urlpatterns
+from profiles.tracking.urls import root_urlpatterns as tracking_root_urlpatterns
+from profiles.unify.segment_api import profile_api as segment_profile_api
 
 from . import views
 from .api import router
@@ -44,7 +44,7 @@ urlpatterns = [
         name="segment_profile_api",
     ),
     path("journeys/", include("segments.journeys.urls")),
-    path("v1/", include("profiles.tracking_urls")),
+    path("v1/", include("profiles.tracking.urls")),
     *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

@@ -13,7 +13,7 @@ from .models import (
     ProfileMerge,
     Source,
 )
-from .services import source_create, source_rotate_key, source_update
+from .sources.services import source_create, source_rotate_key, source_update
 
 
 @admin.register(Source)
@@ -146,7 +146,7 @@ class ComputedTraitAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute values for every profile now")
     def recompute(self, request, queryset):
-        from .traits import computed_recompute_all
+        from .unify.computed import computed_recompute_all
 
         done = computed_recompute_all()
         messages.success(request, f"Computed traits recomputed for {done} profiles.")

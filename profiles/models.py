@@ -136,7 +136,7 @@ class IngestError(models.Model):
 
 
 class Profile(models.Model):
-    """One customer as seen by the CDP. Identity resolution and merges live in profiles/identity.py.
+    """One customer as seen by the CDP. Identity resolution and merges live in profiles/unify/ (resolution.py, merge.py).
 
     A merged-away profile keeps its row (merged_into points to the survivor) so its ledger stays readable
     and it can be split back out; it holds no identities or events while merged.
@@ -145,7 +145,7 @@ class Profile(models.Model):
     traits = models.JSONField(default=dict, blank=True)
     # trait name -> ISO time of the event that set it: traits merge latest-wins by event time.
     trait_times = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
-    # computed trait key -> value, maintained by profiles/traits.py.
+    # computed trait key -> value, maintained by profiles/unify/computed.py.
     computed_traits = models.JSONField(
         default=dict, blank=True, db_default=models.Value({}, models.JSONField())
     )

@@ -34,9 +34,9 @@ from django.db.models.lookups import (
 from contacts.models import Contact
 from pipeline.models import Deal, Stage
 from profiles.models import Event, Profile
+from profiles.unify.contact import contact_id_expr
 from tickets.models import Ticket
 
-from .crm import contact_for_profile_expr
 from .json import JsonBool, JsonIs, JsonNumber, JsonPresent, JsonText
 from .spec import OPEN_TICKET_EXCLUDED, WINDOW_UNITS
 from .validation import parse_when
@@ -274,5 +274,5 @@ def rule_compile(*, rule: dict, now: datetime.datetime, profiles=None):
     """The profiles matching `rule` at time `now`, as one queryset (no query runs here)."""
     queryset = Profile.objects.all() if profiles is None else profiles
     if uses_crm(rule):
-        queryset = queryset.annotate(**{CONTACT_REF: contact_for_profile_expr()})
+        queryset = queryset.annotate(**{CONTACT_REF: contact_id_expr()})
     return queryset.filter(node_condition(rule, now)).order_by()

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 
 from profiles.models import ComputedTrait
-from profiles.traits import BUILT_INS
+from profiles.unify.computed import BUILT_INS
 
 from .spec import COUNT_OPS, CRM_FIELDS, VALUE_OPS, WINDOW_UNITS
 
