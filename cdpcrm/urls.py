@@ -44,6 +44,7 @@ urlpatterns = [
         name="segment_profile_api",
     ),
     path("journeys/", include("segments.journeys.urls")),
+    path("v1/webhooks/", include("profiles.connectors.urls")),
     path("v1/", include("profiles.tracking_urls")),
     *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

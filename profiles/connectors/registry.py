@@ -1,0 +1,10 @@
+"""The connectors by Source kind."""
+
+from . import shopify
+from .base import Connector
+
+CONNECTORS: dict[str, Connector] = {connector.kind: connector for connector in (shopify.CONNECTOR,)}
+
+
+def connector_for(kind: str) -> Connector | None:
+    return CONNECTORS.get(kind)
