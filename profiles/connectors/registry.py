@@ -1,9 +1,11 @@
 """The connectors by Source kind."""
 
-from . import shopify
+from . import shopify, stripe
 from .base import Connector
 
-CONNECTORS: dict[str, Connector] = {connector.kind: connector for connector in (shopify.CONNECTOR,)}
+CONNECTORS: dict[str, Connector] = {
+    connector.kind: connector for connector in (shopify.CONNECTOR, stripe.CONNECTOR)
+}
 
 
 def connector_for(kind: str) -> Connector | None:
