@@ -136,11 +136,16 @@ def call(
     traits: dict | None = None,
     external_ids: list[tuple[str, str]] = (),
     campaign: dict | None = None,
+    context: dict | None = None,
 ) -> dict:
     """One Segment-spec call from a connector. It is keyed by the vendor's id of the person (anonymousId),
     and the e-mail, phone and external ids in the context link it to the profile the tracking API knows."""
     traits = clean_traits(traits or {})
-    context: dict = {"library": {"name": CHANNEL_LIBRARY, "version": "1"}, "integration": {"name": vendor}}
+    context = {
+        **(context or {}),
+        "library": {"name": CHANNEL_LIBRARY, "version": "1"},
+        "integration": {"name": vendor},
+    }
     if traits:
         context["traits"] = {k: v for k, v in traits.items() if k in ("email", "phone")} or None
         if context["traits"] is None:

@@ -1,10 +1,11 @@
 """The connectors by Source kind."""
 
-from . import shopify, stripe
+from . import mailchimp, sendgrid, shopify, stripe
 from .base import Connector
 
 CONNECTORS: dict[str, Connector] = {
-    connector.kind: connector for connector in (shopify.CONNECTOR, stripe.CONNECTOR)
+    connector.kind: connector
+    for connector in (shopify.CONNECTOR, stripe.CONNECTOR, sendgrid.CONNECTOR, mailchimp.CONNECTOR)
 }
 
 
