@@ -36,6 +36,7 @@ urlpatterns = [
     path("mail/", include("contacts.mail.urls")),
     path("deals/", include("pipeline.urls")),
     path("tickets/", include("tickets.urls")),
+    path("cdp/connectors/", include("profiles.connectors.page_urls")),
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path(

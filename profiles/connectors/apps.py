@@ -10,8 +10,13 @@ class ConnectorsConfig(AppConfig):
     verbose_name = "CDP connectors"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from profiles.models import Source
         from profiles.signals import profiles_changed
 
         from .receivers import profiles_changed_received
+        from .services import connector_source_saved
 
         profiles_changed.connect(profiles_changed_received, dispatch_uid="connectors_loyalty")
+        post_save.connect(connector_source_saved, sender=Source, dispatch_uid="connectors_source_secret")

@@ -59,7 +59,7 @@ class Connector:
     # True: the vendor makes the secret and the marketer pastes it here; False: cdpcrm makes it.
     secret_from_vendor: bool
     paste_label: str = "Signing secret"
-    # How the vendor is pointed at cdpcrm, with {url} and {secret}.
+    # How the vendor is pointed at cdpcrm, with {url}.
     setup: str = ""
     url_with_secret: bool = False
 

@@ -4,7 +4,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
@@ -46,7 +46,8 @@ def bad_signature_record(*, source: Source, reason: str, client_ip: str | None) 
 
 
 def bad_signatures(*, source: Source) -> list[dict]:
-    return cache.get(_bad_signature_key(source.pk)) or []
+    kept = cache.get(_bad_signature_key(source.pk)) or []
+    return [{**item, "at": datetime.fromisoformat(item["at"])} for item in kept]
 
 
 def _excerpt(body: bytes) -> str:
@@ -150,12 +151,14 @@ def webhook_receive(
     return Received(delivery=delivery, batches=batches)
 
 
-def connector_secret_ensure(*, source: Source) -> Source:
-    """A connector whose secret cdpcrm makes (Mailchimp, lead forms) gets one the first time it is shown."""
-    connector = connector_for(source.kind)
-    if connector is None or connector.secret_from_vendor or source.connector_secret:
-        return source
-    return connector_secret_rotate(source=source)
+def connector_source_saved(sender, instance: Source, **kwargs) -> None:
+    """A connector whose secret cdpcrm makes gets it as soon as the source is (or becomes) that kind."""
+    connector = connector_for(instance.kind)
+    if connector is not None and not connector.secret_from_vendor and not instance.connector_secret:
+        instance.connector_secret = secrets.token_urlsafe(24)
+        Source.objects.filter(pk=instance.pk, connector_secret="").update(
+            connector_secret=instance.connector_secret
+        )
 
 
 def connector_secret_rotate(*, source: Source) -> Source:

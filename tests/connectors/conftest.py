@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from profiles.connectors.services import connector_secret_ensure, connector_secret_set
+from profiles.connectors.services import connector_secret_set
 from tests.profiles.factories import make_source
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "connectors"
@@ -26,7 +26,7 @@ def connector_source(kind: str, *, secret: str | None = None, name: str | None =
         source.save(update_fields=["connector_config"])
     if secret is not None:
         return connector_secret_set(source=source, secret=secret)
-    return connector_secret_ensure(source=source)
+    return source
 
 
 @pytest.fixture

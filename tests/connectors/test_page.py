@@ -1,0 +1,90 @@
+"""The connector section of the source page: URL and secret to paste, deliveries, rejections, test button."""
+
+import pytest
+
+from profiles.connectors.models import WebhookDelivery
+from profiles.models import Event, Source
+from profiles.services import source_create
+
+from .conftest import connector_source
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_made_secret_is_ready_when_the_source_is_created():
+    source, _ = source_create(name="Leads", kind=Source.Kind.LEAD_WEBHOOK)
+    assert len(Source.objects.get(pk=source.pk).connector_secret) >= 24
+    shop, _ = source_create(name="Shop", kind=Source.Kind.SHOPIFY)
+    assert Source.objects.get(pk=shop.pk).connector_secret == ""  # Shopify's secret is pasted from Shopify
+
+
+def test_page_shows_url_secret_deliveries_rejections_and_refused_signatures(marketing_client, deliver):
+    source = connector_source(Source.Kind.MAILCHIMP, name="Mailchimp")
+    deliver(
+        source,
+        b"type=campaign",
+        query=f"secret={source.connector_secret}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    deliver(source, b"type=subscribe", query="secret=wrong", content_type="application/x-www-form-urlencoded")
+    page = marketing_client.get(source.get_absolute_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/v1/webhooks/{source.pk}/mailchimp?secret={source.connector_secret}" in html
+    assert "unknown type &#x27;campaign&#x27;" in html
+    assert 'data-testid="bad-signatures"' in html
+    assert "the secret in the URL does not match" in html
+
+
+def test_pasting_the_vendor_secret_and_sending_a_test_event(
+    marketing_client, django_capture_on_commit_callbacks
+):
+    source = connector_source(Source.Kind.SHOPIFY, name="Shopify")
+    url = f"/cdp/connectors/{source.pk}/"
+    response = marketing_client.post(url + "secret/", {"secret": "shpss_pasted"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Secret saved" in response.content.decode()
+    source.refresh_from_db()
+    assert source.connector_secret == "shpss_pasted"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = marketing_client.post(url + "test/", HTTP_HX_REQUEST="true")
+    assert "Test delivery accepted: 2 event(s)" in response.content.decode()
+    delivery = WebhookDelivery.objects.get(source=source)
+    assert delivery.test
+    assert Event.objects.filter(source=source, name="Order Completed", context__test=True).exists()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        k
+        for k in Source.Kind.values
+        if k in {"shopify", "stripe", "sendgrid", "mailchimp", "google_ads", "lead_webhook"}
+    ],
+)
+def test_every_connector_test_event_goes_through(kind, marketing_client):
+    source = connector_source(kind, name=kind, secret="s3cr3t" if kind in ("shopify", "stripe") else None)
+    response = marketing_client.post(f"/cdp/connectors/{source.pk}/test/", HTTP_HX_REQUEST="true")
+    assert "Test delivery accepted" in response.content.decode(), response.content.decode()[:500]
+
+
+def test_sales_cannot_change_a_connector(sales_client):
+    source = connector_source(Source.Kind.SHOPIFY, name="Shopify")
+    assert sales_client.post(f"/cdp/connectors/{source.pk}/secret/", {"secret": "x"}).status_code == 403
+
+
+def test_source_page_queries_do_not_grow_with_deliveries(
+    marketing_client, deliver, django_assert_max_num_queries
+):
+    source = connector_source(Source.Kind.LEAD_WEBHOOK, name="Leads")
+    headers = {"X-Webhook-Secret": source.connector_secret}
+    deliver(source, b'{"email": "a@example.com", "lead_id": "1"}', headers=headers)
+    with django_assert_max_num_queries(40) as few:
+        marketing_client.get(source.get_absolute_url())
+    few_count = len(few.captured_queries)  # read now: each request below resets the connection's query log
+    for n in range(15):
+        deliver(source, f'{{"email": "a{n}@example.com", "lead_id": "x{n}"}}'.encode(), headers=headers)
+        deliver(source, b'{"lead_id": "no-email"}', headers=headers)
+    with django_assert_max_num_queries(few_count):
+        page = marketing_client.get(source.get_absolute_url())
+    assert page.content.decode().count("Stored 2") >= 10
