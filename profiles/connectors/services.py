@@ -70,22 +70,20 @@ def _rejected(*, source: Source, error: PayloadRejected, body: bytes, test: bool
 
 
 def _checkouts_record(*, source: Source, checkouts) -> None:
-    """Started checkouts wait for their order (or an update with completed_at); the sweeper abandons the rest."""
+    """Started checkouts wait for their order (or an update with completed_at); the sweeper abandons the rest.
+    Two deliveries of one checkout may race: insert-or-nothing, then the row is locked and brought forward."""
+    now = timezone.now()
     for token, started, updated_at, completed in checkouts:
-        row = OpenCheckout.objects.select_for_update().filter(source=source, token=token[:255]).first()
-        if row is None:
-            OpenCheckout.objects.create(
-                source=source,
-                token=token[:255],
-                call=started,
-                updated_at=updated_at,
-                completed_at=timezone.now() if completed else None,
-            )
-            continue
+        token = token[:255]
+        OpenCheckout.objects.bulk_create(
+            [OpenCheckout(source=source, token=token, call=started, updated_at=updated_at)],
+            ignore_conflicts=True,
+        )
+        row = OpenCheckout.objects.select_for_update().get(source=source, token=token)
         fields = []
         if completed and row.completed_at is None:
-            row.completed_at, fields = timezone.now(), ["completed_at"]
-        if started and updated_at >= row.updated_at:
+            row.completed_at, fields = now, ["completed_at"]
+        if started and (updated_at > row.updated_at or not row.call):
             row.call, row.updated_at = started, updated_at
             fields += ["call", "updated_at"]
         if fields:
