@@ -13,7 +13,9 @@ from profiles.models import Event
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_connectors_reach_contacts_and_a_second_run_adds_nothing(django_capture_on_commit_callbacks, sales_client):
+def test_demo_connectors_reach_contacts_and_a_second_run_adds_nothing(
+    django_capture_on_commit_callbacks, sales_client
+):
     for n in range(60):
         Contact.objects.create(first_name=f"P{n}", last_name="Demo", email=f"p{n}@modish.example")
     with django_capture_on_commit_callbacks(execute=True):
