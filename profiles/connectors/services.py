@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -223,3 +224,39 @@ def carts_abandon(*, now=None, limit: int = 500) -> int:
             OpenCheckout.objects.filter(pk__in=[row.pk for row in rows]).update(abandoned_at=now)
             done += len(events)
     return done
+
+
+CONFIG_NUMBERS = {"abandon_after_minutes": 1, "tolerance_seconds": 1, "loyalty_points_per_unit": 0}
+CONFIG_MAPPINGS = ("field_map", "campaign_names")
+
+
+def connector_config_problems(config) -> list[str]:
+    """What is wrong with a connector config (the admin shows each), or nothing."""
+    if not isinstance(config, dict):
+        return ["The connector config must be a JSON object."]
+    problems = []
+    for key, minimum in CONFIG_NUMBERS.items():
+        value = config.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < minimum
+        ):
+            problems.append(f"{key} must be a number of at least {minimum}.")
+    for key in CONFIG_MAPPINGS:
+        value = config.get(key)
+        if value is not None and (
+            not isinstance(value, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            problems.append(f'{key} must map names to texts, e.g. {{"email": "contact.email"}}.')
+    if config.get("network") is not None and not isinstance(config["network"], str):
+        problems.append('network must be a text, e.g. "facebook".')
+    return problems
+
+
+def connector_config_set(*, source: Source, config: dict) -> Source:
+    problems = connector_config_problems(config)
+    if problems:
+        raise ValidationError({"connector_config": problems})
+    source.connector_config = config
+    source.save(update_fields=["connector_config", "updated_at"])
+    return source

@@ -88,3 +88,20 @@ def test_source_page_queries_do_not_grow_with_deliveries(
     with django_assert_max_num_queries(few_count):
         page = marketing_client.get(source.get_absolute_url())
     assert page.content.decode().count("Stored 2") >= 10
+
+
+def test_an_admin_sets_the_connector_config_and_bad_values_are_named(admin_client_role):
+    source = connector_source(Source.Kind.SHOPIFY, name="Shopify")
+    url = f"/admin/profiles/source/{source.pk}/change/"
+    data = {"name": "Shopify", "kind": "shopify", "enabled": "on"}
+    response = admin_client_role.post(
+        url, {**data, "connector_config": '{"loyalty_points_per_unit": "many"}'}
+    )
+    assert response.status_code == 200
+    assert "loyalty_points_per_unit must be a number of at least 0." in response.content.decode()
+    response = admin_client_role.post(
+        url, {**data, "connector_config": '{"loyalty_points_per_unit": 2, "abandon_after_minutes": 45}'}
+    )
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.connector_config == {"loyalty_points_per_unit": 2, "abandon_after_minutes": 45}
