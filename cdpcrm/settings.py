@@ -368,6 +368,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "profiles-computed-traits": {"task": "profiles.tasks.computed_traits_recompute_task", "schedule": 3600.0},
     # Shop checkouts left open past their source's delay become Cart Abandoned (indexed rows, per shop).
     "connectors-carts-abandon": {"task": "profiles.connectors.tasks.carts_abandon_task", "schedule": 60.0},
+    "connectors-purge": {"task": "profiles.connectors.tasks.connectors_purge_task", "schedule": 3600.0},
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     # Windows close within this many seconds of their moment, in both modes (indexed rows, no etas).

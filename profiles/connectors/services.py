@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -260,3 +261,16 @@ def connector_config_set(*, source: Source, config: dict) -> Source:
     source.connector_config = config
     source.save(update_fields=["connector_config", "updated_at"])
     return source
+
+
+def connectors_purge(*, older_than_days: int | None = None) -> int:
+    """Delivery log rows, and checkouts completed or abandoned, past the inbox's retention period."""
+    days = settings.INGEST_BATCH_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    deliveries, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    checkouts, _ = (
+        OpenCheckout.objects.filter(updated_at__lt=cutoff)
+        .exclude(completed_at__isnull=True, abandoned_at__isnull=True)
+        .delete()
+    )
+    return deliveries + checkouts

@@ -105,3 +105,25 @@ def test_an_admin_sets_the_connector_config_and_bad_values_are_named(admin_clien
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.connector_config == {"loyalty_points_per_unit": 2, "abandon_after_minutes": 45}
+
+
+def test_old_deliveries_and_finished_checkouts_are_purged(deliver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from profiles.connectors.models import OpenCheckout
+    from profiles.connectors.services import connectors_purge
+
+    source = connector_source(Source.Kind.LEAD_WEBHOOK, name="Leads")
+    deliver(
+        source,
+        b'{"email": "a@example.com", "lead_id": "1"}',
+        headers={"X-Webhook-Secret": source.connector_secret},
+    )
+    old = timezone.now() - timedelta(days=400)
+    WebhookDelivery.objects.update(received_at=old)
+    OpenCheckout.objects.create(source=source, token="done", call={}, updated_at=old, completed_at=old)
+    OpenCheckout.objects.create(source=source, token="open", call={"x": 1}, updated_at=old)
+    assert connectors_purge(older_than_days=30) == 2
+    assert list(OpenCheckout.objects.values_list("token", flat=True)) == ["open"]
