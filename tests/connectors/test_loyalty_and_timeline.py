@@ -66,3 +66,20 @@ def test_connector_events_are_on_the_contacts_timeline_with_the_channel_named(me
     html = sales_client.get(reverse("profiles:contact_timeline", args=[member.contact_id])).content.decode()
     assert "Order Completed" in html
     assert "SHOPIFY" in html
+
+
+def test_a_failing_loyalty_credit_does_not_fail_the_batch(member, deliver, monkeypatch):
+    from profiles.connectors import loyalty
+
+    def broken(**kwargs):
+        raise RuntimeError("loyalty is down")
+
+    monkeypatch.setattr(loyalty, "loyalty_credit_profiles", broken)
+    monkeypatch.setattr("profiles.connectors.tasks.loyalty_credit_profiles", broken)
+    shop = connector_source(Source.Kind.SHOPIFY, secret=SECRET, name="Shopify", loyalty_points_per_unit=1)
+    order = fixture_bytes("shopify_orders_create.json")
+    deliver(shop, order, headers=signed(order, "orders/create"))
+    from profiles.models import IngestBatch
+
+    batch = IngestBatch.objects.get(source=shop)
+    assert (batch.attempts, batch.accepted_count) == (0, 2)
