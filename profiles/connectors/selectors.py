@@ -44,9 +44,13 @@ def delivery_state(delivery: WebhookDelivery) -> tuple[str, str]:
         return ("Set aside", "danger") if batch.failed_at else ("In the inbox", "warning")
     if batch.accepted_count == 0 and batch.rejected_count == 0:
         return "Duplicate (already stored)", "secondary"
+    label = f"Stored {batch.accepted_count}"
+    already = batch.event_count - batch.accepted_count - batch.rejected_count
+    if already > 0:
+        label += f", {already} already stored"
     if batch.rejected_count:
-        return f"Stored {batch.accepted_count}, {batch.rejected_count} refused", "warning"
-    return f"Stored {batch.accepted_count}", "success"
+        return f"{label}, {batch.rejected_count} refused", "warning"
+    return label, "success"
 
 
 def connector_panel(*, source: Source, base_url: str) -> ConnectorPanel | None:

@@ -127,3 +127,13 @@ def test_old_deliveries_and_finished_checkouts_are_purged(deliver):
     OpenCheckout.objects.create(source=source, token="open", call={"x": 1}, updated_at=old)
     assert connectors_purge(older_than_days=30) == 2
     assert list(OpenCheckout.objects.values_list("token", flat=True)) == ["open"]
+
+
+def test_a_replayed_delivery_shows_as_duplicate_on_the_page(marketing_client, deliver):
+    source = connector_source(Source.Kind.LEAD_WEBHOOK, name="Leads")
+    headers = {"X-Webhook-Secret": source.connector_secret}
+    for _ in range(2):
+        deliver(source, b'{"email": "a@example.com", "lead_id": "7"}', headers=headers)
+    html = marketing_client.get(source.get_absolute_url()).content.decode()
+    assert html.count("Duplicate (already stored)") == 1
+    assert html.count("Stored 2") == 1
