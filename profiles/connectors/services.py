@@ -78,7 +78,15 @@ def _checkouts_record(*, source: Source, checkouts) -> None:
     for token, started, updated_at, completed in checkouts:
         token = token[:255]
         OpenCheckout.objects.bulk_create(
-            [OpenCheckout(source=source, token=token, call=started, updated_at=updated_at)],
+            [
+                OpenCheckout(
+                    source=source,
+                    token=token,
+                    call=started,
+                    updated_at=updated_at,
+                    completed_at=now if completed else None,
+                )
+            ],
             ignore_conflicts=True,
         )
         row = OpenCheckout.objects.select_for_update().get(source=source, token=token)

@@ -196,3 +196,22 @@ def test_wrong_kind_or_unknown_source_is_404(shop, client):
         client.post("/v1/webhooks/999999/shopify", data=b"{}", content_type="application/json").status_code
         == 404
     )
+
+
+def test_accepting_a_delivery_costs_a_fixed_number_of_queries(shop, client, django_assert_max_num_queries):
+    """Before the 2xx: the source, the inbox row(s), the checkout it completes, the log row; no processing."""
+    small = json.loads(fixture_bytes("shopify_orders_create.json"))
+    large = json.loads(fixture_bytes("shopify_orders_create.json"))
+    large["id"], large["checkout_token"] = 1, "another-checkout"
+    large["line_items"] = large["line_items"] * 100
+    counts = []
+    for order in (small, large):
+        body = json.dumps(order).encode()
+        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed(body, "orders/create").items()}
+        with django_assert_max_num_queries(12) as captured:
+            response = client.post(
+                f"/v1/webhooks/{shop.pk}/shopify", data=body, content_type="application/json", **headers
+            )
+        assert response.status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
