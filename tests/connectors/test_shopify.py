@@ -215,3 +215,17 @@ def test_accepting_a_delivery_costs_a_fixed_number_of_queries(shop, client, djan
         assert response.status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_cart_abandoned_counts_in_segments_like_any_event(shop, deliver, django_capture_on_commit_callbacks):
+    from segments.rules.compiler import rule_compile
+
+    body = fixture_bytes("shopify_checkouts_create.json")
+    deliver(shop, body, headers=signed(body, "checkouts/create"))
+    checkout = OpenCheckout.objects.get(source=shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        carts_abandon(now=checkout.updated_at + timedelta(hours=2))
+    rule = {"all": [{"event": "Cart Abandoned", "where": [{"property": "value", "op": "gte", "value": 100}]}]}
+    members = rule_compile(rule=rule, now=timezone.now())
+    started = Event.objects.get(name="Checkout Started")
+    assert list(members.values_list("pk", flat=True)) == [started.profile_id]
