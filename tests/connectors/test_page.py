@@ -137,3 +137,9 @@ def test_a_replayed_delivery_shows_as_duplicate_on_the_page(marketing_client, de
     html = marketing_client.get(source.get_absolute_url()).content.decode()
     assert html.count("Duplicate (already stored)") == 1
     assert html.count("Stored 2") == 1
+
+
+def test_creating_a_connector_source_points_at_its_webhook_setup(marketing_client):
+    response = marketing_client.post("/cdp/sources/new/", {"name": "Our shop", "kind": "shopify"})
+    assert response.status_code == 200
+    assert 'data-testid="connector-hint"' in response.content.decode()
