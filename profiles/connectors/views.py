@@ -1,20 +1,36 @@
 """The inbound webhook URL (/v1/webhooks/<source id>/<kind>) and the connector section of the source page."""
 
 import logging
+import time
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from profiles import hotpath
 from profiles.models import Source
+from profiles.tracking import rate_limit_parse
 
 from .base import SignatureInvalid, WebhookRequest
 from .registry import connector_for
 from .services import webhook_receive
 
 logger = logging.getLogger(__name__)
+
+
+def _over_rate(source_id: int) -> int:
+    """Seconds to wait when this source's webhooks are over TRACKING_RATE_LIMIT in the current window, else 0
+    (the tracking API's limit per write key, counted per connector source; one Redis round trip)."""
+    limit, window = rate_limit_parse(settings.TRACKING_RATE_LIMIT)
+    if limit <= 0:
+        return 0
+    now = time.time()
+    bucket = int(now // window)
+    count, _ = hotpath.counters(rate_key=f"cdp:rate:webhook:{source_id}:{bucket}", window=window)
+    return max(1, int((bucket + 1) * window - now + 0.999)) if count > limit else 0
 
 
 def _error(status: int, message: str, **extra) -> JsonResponse:
@@ -42,6 +58,9 @@ def webhook(request: HttpRequest, source_id: int, kind: str) -> JsonResponse:
         return JsonResponse({"success": True, "connector": connector.label})
     if not source.enabled:
         return _error(403, f"source {source.name!r} is disabled")
+    if wait := _over_rate(source.pk):
+        message = f"rate limit of {settings.TRACKING_RATE_LIMIT} deliveries per source exceeded"
+        return _error(429, message, **{"Retry-After": str(wait)})
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -118,3 +118,16 @@ def test_generic_lead_without_email_or_phone_is_rejected_with_the_reason(leads, 
     assert WebhookDelivery.objects.get().reason.startswith(
         "the lead has no e-mail or phone at the mapped fields"
     )
+
+
+@pytest.mark.parametrize("limit", ["2/m"])
+def test_deliveries_over_the_rate_limit_are_429_and_stored_nothing(leads, deliver, settings, limit):
+    settings.TRACKING_RATE_LIMIT = limit
+    headers = {"X-Webhook-Secret": leads.connector_secret}
+    answers = [
+        deliver(leads, f'{{"email": "r{n}@example.com", "lead_id": "r{n}"}}'.encode(), headers=headers)
+        for n in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2]["Retry-After"]) >= 1
+    assert WebhookDelivery.objects.count() == 2
