@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments bench-journeys clean
+.PHONY: run test lint format demo serve-prod bench-ingest bench-connectors bench-board bench-timeline bench-segments bench-journeys clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ serve-prod: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
+
+bench-connectors: $(STAMP)
+	$(PY) bench/connectors.py
 
 bench-board: $(STAMP)
 	$(PY) bench/board.py

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "pipeline",
     "tickets",
     "profiles",
+    "profiles.connectors",
     "segments",
     "segments.journeys",
     "segments.webhooks",
@@ -365,6 +366,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
     "profiles-purge-inbox": {"task": "profiles.tasks.batches_purge_task", "schedule": 3600.0},
     "profiles-computed-traits": {"task": "profiles.tasks.computed_traits_recompute_task", "schedule": 3600.0},
+    # Shop checkouts left open past their source's delay become Cart Abandoned (indexed rows, per shop).
+    "connectors-carts-abandon": {"task": "profiles.connectors.tasks.carts_abandon_task", "schedule": 60.0},
+    "connectors-purge": {"task": "profiles.connectors.tasks.connectors_purge_task", "schedule": 3600.0},
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     # Windows close within this many seconds of their moment, in both modes (indexed rows, no etas).

@@ -4,4 +4,8 @@ from django.urls import include, path
 
 from profiles.tracking.urls import root_urlpatterns
 
-urlpatterns = [path("v1/", include("profiles.tracking.urls")), *root_urlpatterns]
+urlpatterns = [
+    path("v1/webhooks/", include("profiles.connectors.urls")),
+    path("v1/", include("profiles.tracking.urls")),
+    *root_urlpatterns,
+]

@@ -36,6 +36,7 @@ urlpatterns = [
     path("mail/", include("contacts.mail.urls")),
     path("deals/", include("pipeline.urls")),
     path("tickets/", include("tickets.urls")),
+    path("cdp/connectors/", include("profiles.connectors.page_urls")),
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path(
@@ -44,6 +45,7 @@ urlpatterns = [
         name="segment_profile_api",
     ),
     path("journeys/", include("segments.journeys.urls")),
+    path("v1/webhooks/", include("profiles.connectors.urls")),
     path("v1/", include("profiles.tracking.urls")),
     *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -18,6 +18,13 @@ class Source(models.Model):
         ECOMMERCE = "ecommerce", "E-commerce"
         SUPPORT = "support", "Support"
         OFFLINE = "offline", "Offline"
+        # Connectors: a vendor's webhooks in at /v1/webhooks/<id>/<kind> (profiles/connectors/).
+        SHOPIFY = "shopify", "Shopify (webhooks)"
+        STRIPE = "stripe", "Stripe (webhooks)"
+        SENDGRID = "sendgrid", "SendGrid (Event Webhook)"
+        MAILCHIMP = "mailchimp", "Mailchimp (webhooks)"
+        GOOGLE_ADS = "google_ads", "Google Ads lead form"
+        LEAD_WEBHOOK = "lead_webhook", "Lead webhook (any ad network)"
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -31,6 +38,9 @@ class Source(models.Model):
     events_rejected = models.PositiveBigIntegerField(default=0)
     last_event_at = models.DateTimeField(null=True, blank=True)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
+    # A connector's signing secret (the vendor's, or one made here to paste into the vendor) and settings.
+    connector_secret = models.CharField(max_length=255, blank=True, default="")
+    connector_config = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +63,22 @@ class Source(models.Model):
     @property
     def is_browser(self) -> bool:
         return self.kind == self.Kind.WEBSITE
+
+    @property
+    def is_connector(self) -> bool:
+        return self.kind in CONNECTOR_KINDS
+
+
+CONNECTOR_KINDS = frozenset(
+    {
+        Source.Kind.SHOPIFY,
+        Source.Kind.STRIPE,
+        Source.Kind.SENDGRID,
+        Source.Kind.MAILCHIMP,
+        Source.Kind.GOOGLE_ADS,
+        Source.Kind.LEAD_WEBHOOK,
+    }
+)
 
 
 class IngestBatch(models.Model):

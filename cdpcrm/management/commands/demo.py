@@ -7,7 +7,15 @@ from django.core.management.base import BaseCommand
 from cdpcrm.demo import DEMO_PASSWORD, DEMO_USERS, demo_users_ensure
 
 # Each app's `<app>/demo.py` has `demo_load(*, users, stdout)`; order follows the app dependencies.
-DEMO_APPS = ("contacts", "pipeline", "tickets", "contacts.mail", "profiles", "segments")
+DEMO_APPS = (
+    "contacts",
+    "pipeline",
+    "tickets",
+    "contacts.mail",
+    "profiles",
+    "profiles.connectors",
+    "segments",
+)
 
 
 class Command(BaseCommand):
