@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_datetime
 
+from common.params import datetime_param
 from contacts.models import Activity, Contact, LoyaltyNote, Task
 from pipeline.models import DealStageChange
 from tickets.models import TicketMessage
@@ -89,7 +89,7 @@ class Cursor:
             return None
         try:
             time_text, kind, pk = text.rsplit("|", 2)
-            time = parse_datetime(time_text)
+            time = datetime_param(time_text)
             if time is None or time.tzinfo is None or kind not in KINDS:
                 return None
             return cls(time, kind, int(pk))

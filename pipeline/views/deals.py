@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
+from common.params import id_param
 from common.htmx import error_text
 from common.pickers import filter_picker, user_current
 from contacts.lists.bulk import bulk_action, bulk_back_url, bulk_ids
@@ -76,7 +77,7 @@ def _deals(state: ListState, pipeline, stages):
         pipeline=pipeline,
         stage_id=f["stage"] if any(str(stage.pk) == f["stage"] for stage in stages) else None,
         status=f["status"],
-        owner_id=f["owner"] if f["owner"] == "none" or f["owner"].isdigit() else None,
+        owner_id="none" if f["owner"] == "none" else id_param(f["owner"]),
         close_month=selectors.month_parse(f["month"]),
         query=f["q"],
     )
