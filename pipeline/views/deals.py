@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
-from common.params import id_param
 from common.htmx import error_text
+from common.params import id_param
 from common.pickers import filter_picker, user_current
 from contacts.lists.bulk import bulk_action, bulk_back_url, bulk_ids
 from contacts.lists.registry import BulkAction, Column, ListSpec, list_register
