@@ -35,3 +35,9 @@ def id_param(text: str | None) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return int(text)
+
+
+def is_id(text) -> bool:
+    """Whether `text` reads as a row id: ASCII digits only ("²".isdigit() is true, int("²") fails) that fit
+    a 64-bit integer (SQLite and PostgreSQL refuse bigger ones)."""
+    return id_param(str(text) if text is not None else "") is not None

@@ -19,6 +19,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
 
+from common.params import is_id
+
 from .clean import json_clean
 from .identity import EXTERNAL_PREFIX, identifier_parse, profile_by_identifier
 from .models import Event, Identity, Profile
@@ -70,7 +72,7 @@ def _limit(request: HttpRequest, limits: tuple[int, int]) -> int:
     text = request.GET.get("limit")
     if not text:
         return limits[0]
-    if not text.isdigit() or not 1 <= int(text) <= limits[1]:
+    if not is_id(text) or not 1 <= int(text) <= limits[1]:
         raise ProfileApiError(
             400, "validation_error", f"The parameter `limit` must be between 1 and {limits[1]}."
         )
@@ -166,7 +168,7 @@ def _external_ids(request: HttpRequest, profile: Profile) -> dict:
         identities = identities.filter(kind__in=kinds)
     after = request.GET.get("next", "")
     if after:
-        if not after.isdigit():
+        if not is_id(after):
             raise ProfileApiError(
                 400, "validation_error", "The parameter `next` is not a cursor of this list."
             )
@@ -215,7 +217,7 @@ def _event_after(text: str) -> tuple[datetime, int]:
     try:
         time_text, _, pk = base64.urlsafe_b64decode(text.encode()).decode().rpartition("|")
         moment = parse_datetime(time_text)
-        if moment is not None and pk.isdigit():
+        if moment is not None and is_id(pk):
             return moment, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from common.csv import csv_response
+from common.params import is_id
 
 from .. import selectors
 from ..currencies import CURRENCY_CHOICES, CURRENCY_CODES
@@ -35,7 +36,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
     by = "quarter" if request.GET.get("by") == "quarter" else "month"
     owner = request.GET.get("owner", "")
     result = selectors.forecast_build(
-        pipeline=pipeline, owner_id=owner if owner.isdigit() and len(owner) < 19 else None, currency=currency
+        pipeline=pipeline, owner_id=owner if is_id(owner) else None, currency=currency
     )
     periods = result.periods(by)
     if request.GET.get("format") == "csv":
