@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from common.api import StrictModelSerializer, StrictSerializer
+from common.api import IsoDateTimeUtcFilter, StrictModelSerializer, StrictSerializer
 from common.permissions import ModelPermissions
 
 from . import services
@@ -146,8 +146,8 @@ class EventSerializer(StrictModelSerializer):
 
 
 class EventFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = IsoDateTimeUtcFilter(field_name="timestamp", lookup_expr="gte")
+    until = IsoDateTimeUtcFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = Event

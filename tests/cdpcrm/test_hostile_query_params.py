@@ -50,3 +50,13 @@ def test_date_time_cursor_with_an_impossible_utc_offset_is_ignored(admin_client_
     for path, params in pages:
         response = admin_client_role.get(path, params)
         assert response.status_code in (200, 404), (path, response.status_code)
+
+
+@pytest.mark.parametrize("offset", ["+16:00", "-23:59"])
+def test_api_date_time_filters_with_an_offset_postgresql_refuses_still_filter(admin_api, offset):
+    Contact.objects.create(first_name="Ann", email="ann@example.com")
+    late = admin_api.get("/api/contacts/", {"updated_after": f"2999-01-01T00:00:00{offset}"})
+    early = admin_api.get("/api/contacts/", {"updated_after": f"2000-01-01T00:00:00{offset}"})
+    assert (late.status_code, early.status_code) == (200, 200)
+    assert (late.json()["count"], early.json()["count"]) == (0, 1)
+    assert admin_api.get("/api/contacts/", {"updated_after": "2026-01-01T00:00:00+99:00"}).status_code == 400
