@@ -1,5 +1,7 @@
 """Hostile query parameters on pages (NUL bytes, wrong types, impossible offsets) are ignored, never a 500."""
 
+import datetime
+
 import pytest
 from django.utils import timezone
 
@@ -60,3 +62,17 @@ def test_api_date_time_filters_with_an_offset_postgresql_refuses_still_filter(ad
     assert (late.status_code, early.status_code) == (200, 200)
     assert (late.json()["count"], early.json()["count"]) == (0, 1)
     assert admin_api.get("/api/contacts/", {"updated_after": "2026-01-01T00:00:00+99:00"}).status_code == 400
+
+
+@pytest.mark.parametrize("offset", ["+16:00", "-23:59"])
+def test_a_logged_activity_or_task_with_an_offset_postgresql_refuses_is_stored_in_utc(sales_client, offset):
+    contact = Contact.objects.create(first_name="Ann", email="ann@example.com")
+    when = f"2026-03-01T12:00:00{offset}"
+    logged = sales_client.post(
+        f"/contacts/{contact.pk}/activities/", {"kind": "note", "subject": "Hi", "occurred_at": when}
+    )
+    tasked = sales_client.post(f"/contacts/{contact.pk}/tasks/", {"title": "Call back", "due_at": when})
+    assert logged.status_code < 400 and tasked.status_code < 400
+    expected = datetime.datetime.fromisoformat(when)
+    assert Activity.objects.get(contact=contact).occurred_at == expected
+    assert contact.tasks.get().due_at == expected
