@@ -1,6 +1,6 @@
 """Journeys at scale: 1,000,000 enrolled profiles, 100,000 steps falling due in the same minute, swept by
 2 processes (SKIP LOCKED batches), and the latency from an accepted "Order Completed" track call to the
-step after a wait-for-event.
+step after a wait-for-event, and the journey page's reads at that size (per-step counters vs the old GROUP BY).
 
 PostgreSQL only, on a DEDICATED database (every profile/event/journey row in it is deleted first):
     createdb -h 127.0.0.1 -U postgres cdpcrm_journeys_bench
@@ -75,7 +75,7 @@ def generate(*, profiles: int, due: int, seed: int = 11) -> tuple[float, Source,
     started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE journeys_steplog, journeys_enrolment, journeys_journeyversion, journeys_journey, "
+            "TRUNCATE journeys_steplog, journeys_stepcount, journeys_enrolment, journeys_journeyversion, journeys_journey, "
             "profiles_event, profiles_identity, profiles_ingesterror, profiles_ingestbatch, profiles_profile "
             "RESTART IDENTITY CASCADE"
         )
@@ -132,6 +132,11 @@ def generate(*, profiles: int, due: int, seed: int = 11) -> tuple[float, Source,
                 copy.write(
                     f"{source.pk}\t{pid}\tord{pid}\ttrack\tOrder Completed\t\t\t\t\t\t{at}\t{at}\t{{}}\t{{}}\t{{}}\t{{}}\n"
                 )
+        # The counters the sweeper keeps (written here because COPY bypasses it): everybody is at "wait".
+        cur.execute(
+            "INSERT INTO journeys_stepcount (version_id, step, active) VALUES (%s, 'wait', %s)",
+            (version.pk, profiles),
+        )
         cur.execute("SELECT setval(pg_get_serial_sequence('profiles_profile', 'id'), %s)", (profiles,))
         for table in ("profiles_profile", "profiles_identity", "profiles_event", "journeys_enrolment"):
             cur.execute(f"ANALYZE {table}")
@@ -168,6 +173,51 @@ def sweep(processes: int) -> dict:
         "loadavg_1_5_15": [round(x, 2) for x in load],
         "at_wait_for_event": Enrolment.objects.filter(step="order", state="active").count(),
         "converted_or_completed_by_branch": Enrolment.objects.filter(state="completed").count(),
+    }
+
+
+def page(journey: Journey, *, repeat: int = 5) -> dict:
+    """The journey page's reads at this size (median of `repeat`): the diagram's counts (StepCount rows and
+    the capped entering count), totals, chart, newest enrolments; and, for comparison, the GROUP BY over
+    active enrolments the diagram used to run. Also checks the counters against that GROUP BY."""
+    from django.db.models import Count
+
+    from segments.journeys import selectors
+
+    journey = Journey.objects.select_related("live_version").get(pk=journey.pk)
+
+    def timed(fn) -> float:
+        runs = []
+        for _ in range(repeat):
+            started = time.monotonic()
+            fn()
+            runs.append(time.monotonic() - started)
+        return round(1000 * statistics.median(runs), 1)
+
+    def reads():
+        steps, entering = selectors.journey_diagram(journey=journey)
+        selectors.journey_totals(journey=journey, waiting_to_start=entering)
+        selectors.journey_over_time(journey=journey)
+        selectors.journey_enrolments_page(journey=journey, before=None)
+        return steps
+
+    def group_by():
+        return dict(
+            Enrolment.objects.filter(version=journey.live_version, state="active")
+            .values("step")
+            .annotate(n=Count("id"))
+            .values_list("step", "n")
+        )
+
+    counted = {s["id"]: s["here"] for s in reads()}
+    truth = group_by()
+    return {
+        "enrolments": Enrolment.objects.filter(journey=journey).count(),
+        "page_reads_ms": timed(reads),
+        "diagram_counts_ms": timed(lambda: selectors.journey_diagram(journey=journey)),
+        "old_group_by_ms": timed(group_by),
+        "counters_match_group_by": all(counted.get(k, 0) == v for k, v in truth.items() if k),
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -279,11 +329,12 @@ def main() -> None:
     if args.latency_only:
         source = Source.objects.get(name="Bench")
     else:
-        seconds, source, _journey = generate(profiles=args.profiles, due=args.due)
+        seconds, source, journey = generate(profiles=args.profiles, due=args.due)
         print(
             f"generated {args.profiles:,} profiles and enrolments ({args.due:,} due this minute) with COPY in {seconds:.1f} s"
         )
         print(json.dumps(sweep(args.processes)))
+        print(json.dumps(page(journey)))
     print(json.dumps(latency(source, samples=args.samples)))
 
 

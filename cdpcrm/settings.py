@@ -399,6 +399,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "tickets-emails-sweep": {"task": "tickets.tasks.ticket_emails_sweep", "schedule": 300.0},
     # Journey timers are indexed due times claimed in batches (no etas): steps run within ~5 s of their time.
     "journeys-due": {"task": "segments.journeys.tasks.journeys_due_task", "schedule": 5.0},
+    "journeys-step-counts": {
+        "task": "segments.journeys.tasks.journeys_step_counts_reconcile_task",
+        "schedule": 3600.0,
+    },
     "webhooks-sweep": {"task": "segments.webhooks.tasks.webhooks_sweep_task", "schedule": 30.0},
     "audiences-sync-due": {"task": "segments.audiences.tasks.audiences_sync_due_task", "schedule": 60.0},
     "mail-poll-due": {"task": "mail.tasks.mailboxes_poll_due_task", "schedule": float(MAIL_POLL_SECONDS)},
@@ -411,6 +415,9 @@ CELERY_TIMEZONE = TIME_ZONE
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
 # Due journey steps claimed (and run) per transaction by the sweeper.
 JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
+# An arriving event enrols on event triggers however late the pipeline stored it, unless the event itself is
+# older than this (a historical import or a replay must not send old customers through welcome journeys).
+JOURNEYS_EVENT_MAX_AGE_HOURS = env_int("JOURNEYS_EVENT_MAX_AGE_HOURS", 72)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}

@@ -153,10 +153,13 @@ def _test_delay() -> None:
         time.sleep(float(delay))
 
 
-def _announce(touched: list[int], merged_away: list[int]) -> None:
+def _announce(touched: list[int], merged_away: list[int], stored) -> None:
     if touched or merged_away:
+        since = min((event.timestamp for event in stored.new_events), default=None)
         transaction.on_commit(
-            lambda: profiles_changed.send(sender=Profile, profile_ids=touched, merged_profile_ids=merged_away)
+            lambda: profiles_changed.send(
+                sender=Profile, profile_ids=touched, merged_profile_ids=merged_away, events_since=since
+            )
         )
 
 
@@ -239,7 +242,7 @@ def _group_process(*, batch_id: int, more: int, held: list[int]):
                 *_pending_touch(batch, pending, stored.new_events, stored.resolution.profile_ids, source),
             }
         )
-    _announce(touched, sorted(stored.resolution.merged))
+    _announce(touched, sorted(stored.resolution.merged), stored)
     return BatchResult(
         accepted=len(stored.new_events),
         duplicates=stored.duplicates,
@@ -341,7 +344,7 @@ def _listed_group_process(*, batch_ids: list[int]) -> BatchResult | None:
         if not group:
             return None
         stored, rejected, _ = _group_store(group=group, source=group[0].source, unlocked_ok=False)
-    _announce(stored.touched, sorted(stored.resolution.merged))
+    _announce(stored.touched, sorted(stored.resolution.merged), stored)
     return BatchResult(
         accepted=len(stored.new_events),
         duplicates=stored.duplicates,
@@ -393,7 +396,7 @@ def _batch_isolated(*, batch_id: int) -> BatchResult | None:
             raise
         batch_set_aside(batch_id=batch_id, error=error)
         return None
-    _announce(stored.touched, sorted(stored.resolution.merged))
+    _announce(stored.touched, sorted(stored.resolution.merged), stored)
     return BatchResult(
         accepted=len(stored.new_events),
         duplicates=stored.duplicates,

@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from common import outbound
 
 from . import activation, selectors, services
+from .hooks import segment_users
 from .models import Delivery, Destination, Segment
 from .rules import RuleError, rule_sentence, rule_validate
 
@@ -171,15 +172,18 @@ class SegmentAdmin(SimpleHistoryAdmin):
         )
 
     def get_deleted_objects(self, objs, request):
-        """A segment that another segment's rule uses is listed as protected: Django then refuses the
-        deletion (one or many) and shows which segments to change first."""
+        """A segment that another segment's rule or a journey uses is listed as protected: Django then
+        refuses the deletion (one or many) and shows which segments and journeys to change first."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         deleting = {segment.pk for segment in objs}
         using = selectors.segments_using(deleting)
+        journeys = segment_users(deleting)
         for segment in objs:
             for user in using[segment.pk]:
                 if user.pk not in deleting:
                     protected.append(f"Segment “{user.name}”, whose rule uses “{segment.name}”")
+            for label in journeys[segment.pk]:
+                protected.append(f"{label}, which uses “{segment.name}” (trigger, branch, goal or exit)")
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):

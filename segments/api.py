@@ -100,11 +100,15 @@ class SegmentViewSet(viewsets.ModelViewSet):
         return {**super().get_serializer_context(), "segment_names": selectors.segment_names()}
 
     def destroy(self, request, *args, **kwargs):
-        """204; 409 naming the segments whose rules use this one (they would silently match nobody)."""
+        """204; 409 naming the segments whose rules and the journeys that use this one (they would silently
+        match nobody): `protected_by` lists them by name, `used_by` the segments' ids."""
         try:
             services.segment_delete(segment=self.get_object())
         except services.SegmentInUse as error:
-            return Response({"detail": str(error), "used_by": [u.pk for u in error.users]}, status=409)
+            return Response(
+                {"detail": str(error), "protected_by": error.labels, "used_by": [u.pk for u in error.users]},
+                status=409,
+            )
         return Response(status=204)
 
     @action(detail=True, methods=["get"])

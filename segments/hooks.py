@@ -18,3 +18,21 @@ def segment_moves_register(hook: Callable) -> None:
 def segment_moves_notify(*, segment, enter_ids: list[int], exit_ids: list[int], now) -> None:
     for hook in _MOVE_HOOKS:
         hook(segment=segment, enter_ids=enter_ids, exit_ids=exit_ids, now=now)
+
+
+# Who else uses a segment (a journey's trigger, branch, goal or exit): `users(segment_ids)` ->
+# {segment id: ["Journey “Welcome series”", ...]}; a segment with users cannot be deleted.
+_USER_FINDERS: list[Callable] = []
+
+
+def segment_users_register(finder: Callable) -> None:
+    if finder not in _USER_FINDERS:
+        _USER_FINDERS.append(finder)
+
+
+def segment_users(segment_ids: set[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {pk: [] for pk in segment_ids}
+    for finder in _USER_FINDERS:
+        for segment_id, labels in finder(segment_ids).items():
+            found[segment_id] += labels
+    return found

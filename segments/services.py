@@ -17,7 +17,7 @@ from django.utils import timezone
 from profiles.models import Identity, Profile
 
 from . import sql
-from .hooks import segment_moves_notify
+from .hooks import segment_moves_notify, segment_users
 from .models import Delivery, Destination, Membership, Segment, SegmentSize, WindowExpiry
 from .rules import leaves, rule_compile, rule_validate, segment_refs, window_delta
 from .rules.compiler import event_queryset
@@ -76,19 +76,26 @@ def _locked(segment_id: int) -> Segment | None:
 
 
 class SegmentInUse(Exception):
-    """A segment that other segments' rules refer to cannot be deleted: they would silently match nobody."""
+    """A segment that other segments' rules or journeys use cannot be deleted: they would silently match
+    nobody (a journey's trigger would never fire, its branches and goals would change meaning)."""
 
-    def __init__(self, segment: Segment, users: list[Segment]):
+    def __init__(self, segment: Segment, users: list[Segment], others: list[str] = ()):
         self.segment, self.users = segment, users
-        names = ", ".join(f"“{user.name}”" for user in users)
-        super().__init__(f"“{segment.name}” is used in the rule of {names}; change those rules first.")
+        self.labels = [f"Segment “{user.name}”" for user in users] + list(others)
+        parts = []
+        if users:
+            parts.append("the rule of " + ", ".join(f"“{user.name}”" for user in users))
+        if others:
+            parts.append(", ".join(others))
+        super().__init__(f"“{segment.name}” is used by {' and '.join(parts)}; change those first.")
 
 
 def segment_delete(*, segment: Segment) -> None:
-    """Delete a segment and its memberships, unless another segment's rule refers to it."""
+    """Delete a segment and its memberships, unless another segment's rule or a journey uses it."""
     users = segments_using([segment.pk])[segment.pk]
-    if users:
-        raise SegmentInUse(segment, users)
+    others = segment_users({segment.pk})[segment.pk]
+    if users or others:
+        raise SegmentInUse(segment, users, others)
     segment.delete()
 
 

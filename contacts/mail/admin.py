@@ -1,10 +1,14 @@
-"""Admin: e-mail templates (admin-managed, merge fields checked on save) and a read-only mailbox list."""
+"""Admin: e-mail templates (admin-managed, merge fields checked on save), a read-only mailbox list, and the
+unsubscribe list (staff may add an address; deleting a row subscribes it again)."""
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import validate_email
 from django.utils.html import format_html_join
 
 from .forms import EmailTemplateAdminForm
-from .models import EmailTemplate, Mailbox
+from .models import EmailTemplate, Mailbox, Unsubscribe
+from .registry import users_of
 from .render import merge_fields
 
 
@@ -16,6 +20,16 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     search_fields = ("name", "subject")
     readonly_fields = ("available_merge_fields",)
     fields = ("name", "subject", "body", "is_active", "available_merge_fields")
+
+    def get_deleted_objects(self, objs, request):
+        """A template that something sends (a journey's e-mail step) is protected: Django refuses the
+        deletion and names what to change first."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for template in objs:
+            protected += [
+                f"{user}, which sends “{template.name}”" for user in users_of("template", template.pk)
+            ]
+        return deleted, counts, perms_needed, protected
 
     @admin.display(description="Merge fields")
     def available_merge_fields(self, obj=None):
@@ -43,3 +57,29 @@ class MailboxAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class UnsubscribeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Unsubscribe
+        fields = ("email", "contact", "source")
+
+    def clean_email(self):
+        address = self.cleaned_data["email"].strip().lower()
+        validate_email(address)
+        return address
+
+
+@admin.register(Unsubscribe)
+class UnsubscribeAdmin(admin.ModelAdmin):
+    """Addresses that get no automated (journey) e-mail; the link and one-click header of a journey e-mail
+    add rows, staff may add one by hand (an opt-out by phone or letter)."""
+
+    list_display = ("email", "contact", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("email",)
+    raw_id_fields = ("contact",)
+    readonly_fields = ("message", "created_at")
+    fields = ("email", "contact", "source", "message", "created_at")
+
+    form = UnsubscribeAdminForm

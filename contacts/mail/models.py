@@ -1,7 +1,9 @@
-"""Mailboxes and their folders' sync state, stored messages, attachments, links, templates and signatures."""
+"""Mailboxes and their folders' sync state, stored messages, attachments, links, templates, signatures and
+unsubscribed addresses."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -180,6 +182,8 @@ class MailMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     # Tracking (opt-in per message)
     tracked = models.BooleanField(default=False)
+    # Marketing mail (journeys): a signed unsubscribe link in the body and List-Unsubscribe headers.
+    unsubscribe_link = models.BooleanField(default=False)
     open_count = models.PositiveIntegerField(default=0)
     first_opened_at = models.DateTimeField(null=True, blank=True)
     last_opened_at = models.DateTimeField(null=True, blank=True)
@@ -341,3 +345,32 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"Signature of {self.user}"
+
+
+class Unsubscribe(models.Model):
+    """An address that asked for no more automated (journey) e-mail: from the link or the one-click header of
+    a message, or entered by staff. One row per lower-cased address; deleting it subscribes it again."""
+
+    class Source(models.TextChoices):
+        LINK = "link", "Unsubscribe link"
+        ONE_CLICK = "one_click", "One-click (mail client)"
+        STAFF = "staff", "Entered by staff"
+
+    email = models.CharField(max_length=254, unique=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="mail_unsubscribes"
+    )
+    message = models.ForeignKey(
+        MailMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="unsubscribes"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="unsubscribe_email_lower")
+        ]
+
+    def __str__(self) -> str:
+        return self.email

@@ -11,7 +11,7 @@ from contacts.models import Company, Contact
 
 from . import selectors
 from .forms import ComposeForm
-from .models import EmailTemplate, MailAttachment, MailMessage
+from .models import EmailTemplate, MailAttachment, MailMessage, Unsubscribe
 from .registry import RECORD_KINDS, RecordContext
 from .sending import draft_render, message_send
 
@@ -28,7 +28,7 @@ def _int(value) -> int | None:
         return None
 
 
-def _panel(request, *, messages_page, compose_query: str, empty: str) -> HttpResponse:
+def _panel(request, *, messages_page, compose_query: str, empty: str, unsubscribed=None) -> HttpResponse:
     rows, next_before = messages_page
     return render(
         request,
@@ -41,6 +41,7 @@ def _panel(request, *, messages_page, compose_query: str, empty: str) -> HttpRes
             "more_url": f"{request.path}?before={next_before}" if next_before else "",
             "compose_url": f"{reverse('mail:compose')}?{compose_query}" if compose_query else "",
             "empty": empty,
+            "unsubscribed": unsubscribed,
         },
     )
 
@@ -57,6 +58,9 @@ def contact_panel(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         compose_query=f"contact={contact.pk}" if can_send else "",
         empty="No e-mail logged yet. Mail synced from a connected mailbox and mail sent from here appear here.",
+        unsubscribed=Unsubscribe.objects.filter(email=contact.email.strip().lower()).first()
+        if contact.email and not request.GET.get("before")
+        else None,
     )
 
 

@@ -6,7 +6,8 @@
   identity graph knows for a contact);
 - deal linkers: the open deals a message to or from a contact is logged on (pipeline);
 - records: what an e-mail can be written from (a deal, a ticket) and the merge fields it brings;
-- send guards: reasons not to send to a contact (consent, unsubscribe), asked before every send.
+- send guards: reasons not to send to a contact (consent, unsubscribe), asked before every send;
+- users: what else sends with a template or a mailbox (a journey's e-mail step), so it is not deleted.
 Each is registered in the higher app's AppConfig.ready().
 """
 
@@ -59,6 +60,7 @@ CONTACT_RESOLVERS: list[Callable[[set[str]], dict[str, int]]] = []
 DEAL_LINKERS: list[Callable[[list[int]], dict[int, list[int]]]] = []
 RECORD_KINDS: dict[str, RecordKind] = {}
 SEND_GUARDS: list[Callable[..., str | None]] = []
+USER_FINDERS: list[Callable[[str, int], list[str]]] = []
 
 
 def mailbox_kind_register(kind: MailboxKind) -> None:
@@ -85,6 +87,16 @@ def send_guard_register(guard: Callable[..., str | None]) -> None:
     """`guard(contact=..., purpose=...)` -> a reason the e-mail must not go out, or None."""
     if guard not in SEND_GUARDS:
         SEND_GUARDS.append(guard)
+
+
+def users_register(finder: Callable[[str, int], list[str]]) -> None:
+    """`finder(kind, pk)` -> names of what uses the "template" or "mailbox" `pk`, e.g. ["Journey “Welcome”"]."""
+    if finder not in USER_FINDERS:
+        USER_FINDERS.append(finder)
+
+
+def users_of(kind: str, pk: int) -> list[str]:
+    return [name for finder in USER_FINDERS for name in finder(kind, pk)]
 
 
 def deals_for_contacts(contact_ids: Iterable[int]) -> dict[int, list[int]]:

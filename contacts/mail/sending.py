@@ -7,6 +7,7 @@ logs it on the contact, company and deals, and queues the delivery after the com
 ones (a 5xx answer, a refused login) mark it "not sent" with the server's words.
 """
 
+import html
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
@@ -26,6 +27,7 @@ from .render import merge_context, render
 from .smtp import smtp_deliver
 from .store import snippet
 from .tracking import html_body, links_create
+from .unsubscribe import unsubscribe_url
 
 
 class SendRetry(Exception):
@@ -86,8 +88,10 @@ def message_send(
     reply_to: MailMessage | None = None,
     purpose: str = "sales",
     extra_fields: dict | None = None,
+    unsubscribe_link: bool = False,
 ) -> MailMessage:
-    """Queue an e-mail to a contact through the mailbox's SMTP server; logged on the record at once."""
+    """Queue an e-mail to a contact through the mailbox's SMTP server; logged on the record at once.
+    `unsubscribe_link` (automated mail) adds the signed unsubscribe link and List-Unsubscribe headers."""
     errors: dict[str, str] = {}
     if not mailbox.can_send:
         errors["mailbox"] = (
@@ -136,6 +140,7 @@ def message_send(
         body_text=text,
         sent_by=sender if sender is not None and sender.is_authenticated else None,
         tracked=mailbox.track_by_default if track is None else track,
+        unsubscribe_link=unsubscribe_link,
     )
     if message.tracked:
         links_create(message)
@@ -159,16 +164,30 @@ def message_send(
     return message
 
 
+UNSUBSCRIBE_FOOTER = "To stop getting these e-mails, unsubscribe: {url}"
+
+
 def mime_build(message: MailMessage):
-    """The RFC 5322 message: text, plus an HTML part with the pixel and click links when tracked."""
+    """The RFC 5322 message: text, plus an HTML part with the pixel and click links when tracked; automated
+    mail ends with its unsubscribe link and carries List-Unsubscribe (RFC 2369) with one-click (RFC 8058)."""
     headers = {"Message-ID": f"<{message.message_id}>"}
     if message.in_reply_to:
         headers["In-Reply-To"] = f"<{message.in_reply_to}>"
     if message.references:
         headers["References"] = " ".join(f"<{ref}>" for ref in message.references.split())
+    text, footer_html = message.body_text, ""
+    if message.unsubscribe_link:
+        url = unsubscribe_url(message.pk)
+        headers["List-Unsubscribe"] = f"<{url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text = f"{text}\n\n-- \n{UNSUBSCRIBE_FOOTER.format(url=url)}"
+        footer_html = (
+            '<p style="font-size: small; color: #666">To stop getting these e-mails, '
+            f'<a href="{html.escape(url)}">unsubscribe</a>.</p>'
+        )
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.body_text,
+        body=text,
         from_email=formataddr((message.from_name, message.from_email))
         if message.from_name
         else message.from_email,
@@ -177,7 +196,8 @@ def mime_build(message: MailMessage):
         headers=headers,
     )
     if message.tracked:
-        email.attach_alternative(html_body(message, list(message.tracked_links.all())), "text/html")
+        body = html_body(message, list(message.tracked_links.all()))
+        email.attach_alternative(body.replace("</body>", f"{footer_html}</body>"), "text/html")
     return email.message()
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from .crypto import secret_encrypt
 from .imap import MailServerError, imap_check
 from .models import Mailbox, Security, Signature
-from .registry import MAILBOX_KINDS
+from .registry import MAILBOX_KINDS, users_of
 from .smtp import smtp_check
 
 HOST_RE = re.compile(
@@ -135,7 +135,13 @@ def mailbox_pause(*, mailbox: Mailbox, paused: bool) -> Mailbox:
 
 @transaction.atomic
 def mailbox_delete(*, mailbox: Mailbox) -> None:
-    """The mailbox and its sync state go; what was logged on contacts (activities) stays."""
+    """The mailbox and its sync state go; what was logged on contacts (activities) stays. A mailbox that
+    something else sends with (a journey's e-mail step) is kept: ValidationError names the users."""
+    users = users_of("mailbox", mailbox.pk)
+    if users:
+        raise ValidationError(
+            f"{mailbox.name} sends the e-mails of {', '.join(users)}; choose another mailbox there first."
+        )
     mailbox.delete()
 
 

@@ -1,8 +1,8 @@
-"""Pages of mailboxes and e-mail on records, mounted at /mail/ (the tracking endpoints are public)."""
+"""Pages of mailboxes and e-mail on records, mounted at /mail/ (tracking and unsubscribe are public)."""
 
 from django.urls import path
 
-from . import record_views, tracking_views, views
+from . import record_views, tracking_views, unsubscribe_views, views
 
 app_name = "mail"
 urlpatterns = [
@@ -24,4 +24,5 @@ urlpatterns = [
     path("attachments/<int:pk>/", record_views.attachment_download, name="attachment_download"),
     path("o/<str:token>.gif", tracking_views.track_open, name="track_open"),
     path("c/<str:token>/", tracking_views.track_click, name="track_click"),
+    path("u/<str:token>/", unsubscribe_views.unsubscribe, name="unsubscribe"),
 ]

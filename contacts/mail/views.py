@@ -185,6 +185,10 @@ def mailbox_sync_now(request: HttpRequest, pk: int) -> HttpResponse:
 def mailbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
     mailbox = _managed(request, pk)
     name = mailbox.name
-    services.mailbox_delete(mailbox=mailbox)
+    try:
+        services.mailbox_delete(mailbox=mailbox)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(mailbox.get_absolute_url())
     messages.success(request, f"{name} is disconnected. E-mails already logged on contacts stay.")
     return redirect("mail:mailbox_list")

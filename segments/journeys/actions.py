@@ -40,18 +40,26 @@ def run(*, step: dict, runs: list, now: datetime.datetime) -> dict[int, tuple[st
     refused = contact_refusals(profile_ids=[r.enrolment.profile_id for r in runs], purpose=PURPOSE[kind])
     outcomes: dict[int, tuple[str, str]] = {}
     allowed = []
+    label = None
     for run_ in runs:
         reason = refused.get(run_.enrolment.profile_id)
         if reason:
-            outcomes[run_.enrolment.pk] = (
-                StepLog.Kind.SKIPPED,
-                f"Skipped {kind.replace('_', ' ')}: {reason}",
-            )
+            if label is None:
+                label = _skip_label(step)
+            outcomes[run_.enrolment.pk] = (StepLog.Kind.SKIPPED, f"Skipped {label}: {reason}")
         else:
             allowed.append(run_)
     if allowed:
         outcomes.update(HANDLERS[kind](step, allowed, now))
     return outcomes
+
+
+def _skip_label(step: dict) -> str:
+    if step["type"] == "send_email":
+        from .mail import step_label
+
+        return step_label(step)
+    return step["type"].replace("_", " ")
 
 
 def _with_contacts(step: dict, runs: list, handle) -> dict[int, tuple[str, str]]:
@@ -214,7 +222,7 @@ def _audience(step, runs, now):
 def _send_email(step, runs, now):
     from .mail import emails_send
 
-    return emails_send(template_id=step["template"], runs=runs, now=now)
+    return emails_send(step=step, runs=runs, now=now)
 
 
 HANDLERS = {

@@ -26,9 +26,8 @@ def builder_choices(journey_id: int | None) -> dict:
     from ..audiences.models import AudienceDestination
     from ..models import Segment
     from ..webhooks.models import Endpoint
-    from .mail import mail_backend
+    from .mail import mailbox_choices, template_choices
 
-    backend = mail_backend()
     return {
         "step_types": [[k, v[0]] for k, v in STEP_TYPES.items()],
         "trigger_types": list(TRIGGER_TYPES.items()),
@@ -43,9 +42,8 @@ def builder_choices(journey_id: int | None) -> dict:
         "destinations": list(
             AudienceDestination.objects.order_by("name").values_list("pk", "name")[:PICKER_LIMIT]
         ),
-        "templates": backend.template_choices()[:PICKER_LIMIT]
-        if backend and hasattr(backend, "template_choices")
-        else [],
+        "templates": template_choices(limit=PICKER_LIMIT),
+        "mailboxes": mailbox_choices(limit=PICKER_LIMIT),
     }
 
 

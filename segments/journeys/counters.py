@@ -1,10 +1,15 @@
-"""The per-day counters of journeys (JourneyDay), added to by the transaction that runs an entry or an end."""
+"""The counters of journeys, added to by the transactions that run entries, steps and ends (the sweeper and
+the event handler): per day (JourneyDay: entered, completed, converted, exited) and per step (StepCount: how
+many active enrolments of a version are at each step). Both are upserts in a fixed order (step counters by
+(version, step), then days by (journey, day)), so two sweepers wait for each other but never deadlock.
+"""
 
 import datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Count
 
-from .models import JourneyDay
+from .models import Enrolment, JourneyDay, StepCount
 
 COLUMNS = ("entered", "completed", "converted", "exited")
 
@@ -27,3 +32,41 @@ def days_add(*, journey_id: int, day: datetime.date, **deltas: int) -> None:
             f"ON CONFLICT (journey_id, day) DO UPDATE SET {updates}",
             [journey_id, day, *values],
         )
+
+
+def steps_add(*, deltas: dict[tuple[int, str], int]) -> None:
+    """Add to the active count of (version id, step id); one upsert per changed step."""
+    table = StepCount._meta.db_table
+    with connection.cursor() as cursor:
+        for (version_id, step), delta in sorted(deltas.items()):
+            if delta:
+                cursor.execute(
+                    f"INSERT INTO {table} (version_id, step, active) VALUES (%s, %s, %s) "  # noqa: S608 (constant)
+                    f"ON CONFLICT (version_id, step) DO UPDATE SET active = {table}.active + excluded.active",
+                    [version_id, step, delta],
+                )
+
+
+def step_counts_reconcile(*, version_id: int) -> dict[str, int]:
+    """Recount a version's step counters from its enrolments (drift: profiles deleted with their enrolments).
+    The counter rows are locked first, so a sweeper moving enrolments meanwhile adds its deltas after this
+    count (which did not see its uncommitted moves) and nothing is counted twice. One GROUP BY on the
+    (version, state, step) index: hourly upkeep, not a page."""
+    with transaction.atomic():
+        list(
+            StepCount.objects.select_for_update().filter(version_id=version_id).order_by("step").values("pk")
+        )
+        counts = dict(
+            Enrolment.objects.filter(version_id=version_id, state=Enrolment.State.ACTIVE)
+            .exclude(step="")
+            .values("step")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("step", "n")
+        )
+        StepCount.objects.filter(version_id=version_id).exclude(step__in=list(counts)).update(active=0)
+        for step, n in sorted(counts.items()):
+            updated = StepCount.objects.filter(version_id=version_id, step=step).update(active=n)
+            if not updated:
+                steps_add(deltas={(version_id, step): n})
+    return counts

@@ -14,7 +14,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from ..rules import RuleError, rule_validate
+from ..rules import RuleError, rule_validate, segment_refs
 from ..rules.spec import WINDOW_UNITS
 from ..rules.validation import value_error
 
@@ -74,7 +74,7 @@ STEP_KEYS = {
     "wait_event": {"event", "where", "timeout"},
     "branch": {"rule"},
     "split": {"paths"},
-    "send_email": {"template"},
+    "send_email": {"template", "mailbox"},
     "task": {"title", "due_hours"},
     "set_field": {"field", "value"},
     "tag": {"tag", "action"},
@@ -263,7 +263,8 @@ class _Check:
                 if total != 100 and not any(p for p, _ in self.errors if p.startswith(f"{path}.paths")):
                     self.error(f"{path}.paths", f"the percentages add up to {total}, not 100")
         elif kind == "send_email":
-            self.exists("template", step.get("template"), f"{path}.template", "an e-mail template")
+            self.exists("template", step.get("template"), f"{path}.template", "an active e-mail template")
+            self.exists("mailbox", step.get("mailbox"), f"{path}.mailbox", "a mailbox that can send (SMTP)")
         elif kind == "task":
             title = step.get("title")
             if not (isinstance(title, str) and title.strip() and len(title) <= 200):
@@ -366,7 +367,7 @@ def _unstorable(value, path: str, found: list[tuple[str, str]]) -> None:
 
 def definition_validate(*, definition, lookups: dict | None = None) -> None:
     """Raise DefinitionError listing every problem. `lookups` maps "segment", "journey", "endpoint",
-    "destination", "template" to existence checks and "segment_rule" to a segment's rule (for cycles)."""
+    "destination", "template", "mailbox" to existence checks and "segment_rule" to a segment's rule (for cycles)."""
     check = _Check(lookups)
     if not isinstance(definition, dict):
         raise DefinitionError([("definition", "must be an object with trigger and steps")])
@@ -384,6 +385,20 @@ def definition_validate(*, definition, lookups: dict | None = None) -> None:
             check.rule(definition[key], key)
     if check.errors:
         raise DefinitionError(check.errors)
+
+
+def definition_segment_refs(definition) -> set[int]:
+    """Ids of the segments a definition uses: its segment trigger and every rule (trigger `if`, branches,
+    goal, exit) that says "in segment ..."."""
+    if not isinstance(definition, dict):
+        return set()
+    trigger = definition.get("trigger") or {}
+    found = {trigger["segment"]} if isinstance(trigger.get("segment"), int) else set()
+    rules = [trigger.get("if"), definition.get("goal"), definition.get("exit")]
+    rules += [step.get("rule") for step in definition.get("steps") or [] if isinstance(step, dict)]
+    for rule in rules:
+        found |= segment_refs(rule)
+    return found
 
 
 def steps_by_id(definition: dict) -> dict[str, dict]:

@@ -1,4 +1,6 @@
-"""Demo journeys (abandoned cart, VIP ticket) and a webhook subscription; idempotent."""
+"""Demo journeys (abandoned cart, VIP ticket), their e-mail template and demo mailbox, and a webhook
+subscription; idempotent. The demo mailbox has no real server: the cart e-mail step is skipped with that
+reason on each path until a marketer connects a mailbox and chooses it in the step."""
 
 from django.db import transaction
 
@@ -19,7 +21,8 @@ ABANDONED_CART = {
             "yes": None,
             "no": "remind",
         },
-        {"id": "remind", "type": "tag", "tag": "Cart reminder", "next": "esp"},
+        {"id": "remind", "type": "tag", "tag": "Cart reminder", "next": "email"},
+        {"id": "email", "type": "send_email", "template": None, "mailbox": None, "next": "esp"},
         {"id": "esp", "type": "webhook", "endpoint": None, "next": None},
     ],
     "goal": {"event": "Order Completed", "since_enrolment": True},
@@ -58,13 +61,16 @@ def demo_load(*, users: dict, stdout) -> None:
             topics=["contact.*", "deal.won", "deal.lost", "journey.converted"],
             user=marketer,
         )
+        template, mailbox = _demo_mail(marketer)
         cart = {**ABANDONED_CART, "steps": [dict(s) for s in ABANDONED_CART["steps"]]}
-        cart["steps"][3]["endpoint"] = endpoint.pk
+        cart["steps"][3].update(template=template.pk, mailbox=mailbox.pk)
+        cart["steps"][4]["endpoint"] = endpoint.pk
         made = []
         for name, description, definition in (
             (
                 "Abandoned cart",
-                "Added a product: wait an hour; if no order since, tag for a reminder and hand it to the e-mail service.",
+                "Added a product: wait an hour; if no order since, tag for a reminder, e-mail the cart reminder "
+                "and hand it to the e-mail service.",
                 cart,
             ),
             (
@@ -90,6 +96,29 @@ def demo_load(*, users: dict, stdout) -> None:
     stdout.write(
         f"journeys: {', '.join(made)} live ({entered} demo entries); webhook subscriptions: {Endpoint.objects.count()}\n"
     )
+
+
+def _demo_mail(marketer):
+    from contacts.mail.models import EmailTemplate, Mailbox
+
+    template, _ = EmailTemplate.objects.get_or_create(
+        name="Your cart is waiting",
+        defaults={
+            "subject": "You left something in your cart",
+            "body": 'Hi {{ contact.first_name|default:"there" }},\n\nyour cart is still waiting for you: '
+            "https://shop.modish.example/cart\n\nThe Modish team",
+        },
+    )
+    mailbox = Mailbox.objects.filter(name="Newsletter (demo)").first() or Mailbox.objects.create(
+        name="Newsletter (demo)",
+        purpose=Mailbox.Purpose.SALES,
+        owner=marketer,
+        email_address="news@modish-hq.example",
+        from_name="Modish",
+        smtp_host="smtp.demo.invalid",
+        is_demo=True,
+    )
+    return template, mailbox
 
 
 def _demo_entries(users: dict) -> int:

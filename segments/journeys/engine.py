@@ -24,7 +24,7 @@ from profiles.models import Profile
 from ..rules import rule_compile
 from ..rules.compiler import SINCE_REF
 from . import actions
-from .counters import days_add
+from .counters import days_add, steps_add
 from .definition import duration_seconds, first_step, step_summary, steps_by_id
 from .models import Enrolment, JourneyVersion, StepLog
 
@@ -300,6 +300,16 @@ def runs_save(*, runs: list[Run], now: datetime.datetime) -> int:
             pgsql.insert_rows(StepLog, logs[start : start + 5000])
     else:
         StepLog.objects.bulk_create([StepLog(**row) for row in logs], batch_size=2000)
+    moves: dict[tuple[int, str], int] = defaultdict(int)
+    for run in runs:
+        e = run.enrolment
+        after = run.step if run.state == Enrolment.State.ACTIVE else None
+        if (e.step or None) != after:
+            if e.step:
+                moves[(e.version_id, e.step)] -= 1
+            if after:
+                moves[(e.version_id, after)] += 1
+    steps_add(deltas=moves)
     # The per-day counters are added here, in the sweep's (or the event handler's) transaction, and not when
     # a CRM change or a segment move enrols: those transactions then never wait on a counter row that a
     # sweeper holding their enrolment rows also needs. An entry is counted on its entry's day.

@@ -177,3 +177,21 @@ class JourneyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.journey_id} {self.day}: +{self.entered}"
+
+
+class StepCount(models.Model):
+    """How many active enrolments of a version are at a step, kept by the transactions that move them (the
+    sweeper and the event handler, never an enrolling CRM or segment transaction, as with JourneyDay), so the
+    journey page reads one row per step instead of counting enrolments. Entries not at a step yet are not
+    counted here; `journey_step_counts_reconcile` repairs drift (profiles deleted with their enrolments)."""
+
+    version = models.ForeignKey(JourneyVersion, on_delete=models.CASCADE, related_name="step_counts")
+    step = models.CharField(max_length=40)
+    active = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "step"]
+        constraints = [models.UniqueConstraint(fields=["version", "step"], name="stepcount_one_per_step")]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}/{self.step}: {self.active}"

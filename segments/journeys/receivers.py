@@ -1,13 +1,13 @@
 """Hooks journeys registers into lower apps and into segments; listeners only enqueue, recorders write."""
 
 
-def on_profiles_changed(sender, profile_ids, **kwargs) -> None:
+def on_profiles_changed(sender, profile_ids, events_since=None, **kwargs) -> None:
     from .services import live_journeys
     from .tasks import journeys_events_task
 
     ids = sorted({int(pid) for pid in profile_ids})
     if ids and live_journeys():
-        journeys_events_task.delay(ids)
+        journeys_events_task.delay(ids, events_since.isoformat() if events_since else None)
 
 
 def on_crm_changed(sender, contact_ids, fact, **kwargs) -> None:
@@ -34,15 +34,19 @@ def on_crm_change(change) -> None:
 
 
 def connect() -> None:
+    from contacts.mail.registry import users_register
     from contacts.signals import crm_change_recorder_register, crm_changed
     from profiles.signals import profiles_changed
     from profiles.timeline import timeline_provider_register
 
-    from ..hooks import segment_moves_register
+    from ..hooks import segment_moves_register, segment_users_register
+    from .selectors import journeys_sending_with, journeys_using_segments
     from .timeline import JourneyTimeline
 
     profiles_changed.connect(on_profiles_changed, dispatch_uid="journeys_profiles_changed")
     crm_changed.connect(on_crm_changed, dispatch_uid="journeys_crm_changed")
     crm_change_recorder_register(on_crm_change)
     segment_moves_register(on_segment_moves)
+    segment_users_register(journeys_using_segments)
+    users_register(journeys_sending_with)
     timeline_provider_register(JourneyTimeline())

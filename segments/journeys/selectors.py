@@ -3,34 +3,75 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.params import datetime_param
 
-from .definition import STEP_TYPES, step_summary
-from .models import Enrolment, Journey, JourneyDay, StepLog
+from .definition import STEP_TYPES, definition_segment_refs, step_summary
+from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepCount, StepLog
 
 DAYS = 30
+
+
+def _definitions_in_use() -> tuple[dict[int, str], list[tuple[int, dict]]]:
+    """Journey names, and (journey id, definition) of every working copy, live version and version profiles
+    still run on; two queries over journeys and versions (a few rows)."""
+    names = dict(Journey.objects.values_list("pk", "name"))
+    definitions = list(Journey.objects.values_list("pk", "definition"))
+    definitions += list(
+        JourneyVersion.objects.filter(
+            Exists(Enrolment.objects.filter(version=OuterRef("pk"), state=Enrolment.State.ACTIVE))
+            | Q(pk__in=Journey.objects.filter(live_version__isnull=False).values("live_version"))
+        ).values_list("journey_id", "definition")
+    )
+    return names, definitions
+
+
+def journeys_using_segments(segment_ids: set[int]) -> dict[int, list[str]]:
+    """segment id -> the journeys that use it (trigger, branch, goal or exit) in their working copy, their
+    live version or a version profiles still run on."""
+    wanted = set(segment_ids)
+    users: dict[int, dict[int, str]] = {pk: {} for pk in wanted}
+    names, definitions = _definitions_in_use()
+    for journey_id, definition in definitions:
+        for segment_id in definition_segment_refs(definition) & wanted:
+            users[segment_id][journey_id] = f"Journey “{names[journey_id]}”"
+    return {pk: sorted(found.values()) for pk, found in users.items()}
+
+
+def journeys_sending_with(kind: str, pk: int) -> list[str]:
+    """The journeys whose e-mail steps send with the "template" or "mailbox" `pk` (contacts.mail asks before
+    deleting one)."""
+    names, definitions = _definitions_in_use()
+    found = {
+        journey_id
+        for journey_id, definition in definitions
+        for step in (definition or {}).get("steps") or []
+        if isinstance(step, dict) and step.get("type") == "send_email" and step.get(kind) == pk
+    }
+    return sorted(f"Journey “{names[j]}”" for j in found)
 
 
 def journey_enrolments(*, journey: Journey):
     return Enrolment.objects.filter(journey=journey).select_related("version").order_by("-entered_at", "-id")
 
 
+ENTERING_CAP = 1000
+
+
 def journey_diagram(*, journey: Journey) -> tuple[list[dict], int]:
-    """The live version's steps in order with how many profiles are at each now (one aggregate query on the
-    (version, state, step) index), and how many are entering (not at a step yet)."""
+    """The live version's steps in order with how many profiles are at each now (the StepCount rows, one
+    query), and how many are entering (not at a step yet: due at once, so a few; counted up to ENTERING_CAP
+    on the (version, state, step) index)."""
     version = journey.live_version
     if version is None:
         return [], 0
-    counts = dict(
-        Enrolment.objects.filter(version=version, state=Enrolment.State.ACTIVE)
-        .values("step")
-        .annotate(n=Count("id"))
-        .values_list("step", "n")
-    )
+    counts = dict(StepCount.objects.filter(version=version).values_list("step", "active"))
+    entering = Enrolment.objects.filter(version=version, state=Enrolment.State.ACTIVE, step="")[
+        :ENTERING_CAP
+    ].count()
     steps = []
     for step in version.definition["steps"]:
         links = [(key, step.get(key)) for key in STEP_TYPES[step["type"]][1]]
@@ -42,11 +83,11 @@ def journey_diagram(*, journey: Journey) -> tuple[list[dict], int]:
                 "type": step["type"],
                 "kind_label": STEP_TYPES[step["type"]][0],
                 "summary": step_summary(step),
-                "here": counts.get(step["id"], 0),
+                "here": max(0, counts.get(step["id"], 0)),
                 "links": [(label, target or "end") for label, target in links],
             }
         )
-    return steps, counts.get("", 0)
+    return steps, entering
 
 
 def journey_totals(*, journey: Journey, waiting_to_start: int = 0) -> dict:

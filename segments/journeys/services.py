@@ -25,7 +25,7 @@ LIVE_CACHE_KEY = "journeys:live:v2"
 def definition_lookups(journey: Journey | None = None) -> dict:
     from ..audiences.models import AudienceDestination
     from ..webhooks.models import Endpoint
-    from .mail import template_exists
+    from .mail import mailbox_can_send, template_exists
 
     return {
         "segment": lambda pk: Segment.objects.filter(pk=pk).exists(),
@@ -34,6 +34,7 @@ def definition_lookups(journey: Journey | None = None) -> dict:
         "endpoint": lambda pk: Endpoint.objects.filter(pk=pk).exists(),
         "destination": lambda pk: AudienceDestination.objects.filter(pk=pk).exists(),
         "template": template_exists,
+        "mailbox": mailbox_can_send,
         "self_id": journey.pk if journey else None,
     }
 

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from .counters import days_add
+from .counters import days_add, step_counts_reconcile, steps_add
 from .engine import Round, runs_save
-from .models import Enrolment, Journey, StepLog
+from .models import Enrolment, Journey, JourneyVersion, StepLog
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ def _one_by_one(
                     end_reason=reason,
                     steps_taken=enrolment.steps_taken + 1,
                 )
+                if enrolment.step:
+                    steps_add(deltas={(enrolment.version_id, enrolment.step): -1})
                 days_add(journey_id=enrolment.journey_id, day=timezone.localdate(now), exited=1)
                 done.append(enrolment)
     return done
@@ -135,3 +137,15 @@ def due_steps_process(
         if len(claimed) < limit:
             return handled
     return handled
+
+
+def step_counts_reconcile_all() -> int:
+    """Recount the step counters of every version of a live or paused journey; returns the versions done."""
+    versions = list(
+        JourneyVersion.objects.exclude(journey__status=Journey.Status.DRAFT)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for version_id in versions:
+        step_counts_reconcile(version_id=version_id)
+    return len(versions)

@@ -8,6 +8,7 @@ moves on in that task, so the next step starts within moments of the event.
 import datetime
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -23,8 +24,20 @@ from .models import Enrolment
 from .services import live_journeys, profiles_enrol
 from .sweeper import CLAIM_FIELDS
 
-# Events are matched to event triggers when their timestamp is this recent (clients may send late).
+# Without `events_since` (a contact link, a merge): events this recent may enrol on event triggers.
 EVENT_LOOKBACK = datetime.timedelta(hours=1)
+
+
+def trigger_window_start(
+    *, now: datetime.datetime, events_since: datetime.datetime | None
+) -> datetime.datetime:
+    """The oldest event timestamp that may still enrol: the batch's own earliest event, however late the
+    pipeline stored it (a backlog, a phone that was offline), but never one older than
+    JOURNEYS_EVENT_MAX_AGE_HOURS (a historical import is not a customer doing something now)."""
+    oldest = now - datetime.timedelta(hours=settings.JOURNEYS_EVENT_MAX_AGE_HOURS)
+    if events_since is None:
+        return max(now - EVENT_LOOKBACK, oldest)
+    return max(events_since, oldest)
 
 
 def _events(name: str, where: list, now: datetime.datetime):
@@ -63,9 +76,16 @@ def segment_moved(
 # --- events -------------------------------------------------------------------------------------------
 
 
-def events_arrived(*, profile_ids: Iterable[int], now: datetime.datetime | None = None) -> int:
-    """After an ingest batch: enrol on event triggers, move waits whose event came, check goal and exit."""
+def events_arrived(
+    *,
+    profile_ids: Iterable[int],
+    now: datetime.datetime | None = None,
+    events_since: datetime.datetime | None = None,
+) -> int:
+    """After an ingest batch: enrol on event triggers, move waits whose event came, check goal and exit.
+    `events_since` is the earliest timestamp of the batch's events (see `trigger_window_start`)."""
     now = now or timezone.now()
+    window_start = trigger_window_start(now=now, events_since=events_since)
     ids = sorted(set(profile_ids))
     journeys = live_journeys()
     if not ids or not journeys:
@@ -78,7 +98,7 @@ def events_arrived(*, profile_ids: Iterable[int], now: datetime.datetime | None 
                 continue
             events = (
                 _events(trigger["event"], trigger.get("where"), now)
-                .filter(profile_id__in=ids, timestamp__gt=now - EVENT_LOOKBACK)
+                .filter(profile_id__in=ids, timestamp__gte=window_start)
                 .order_by("profile_id", "timestamp", "id")
                 .values_list("profile_id", "pk")
             )

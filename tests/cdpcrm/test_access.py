@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 # Paths an anonymous visitor may reach: the login page, the health check, the tracking API
 # (authenticated by source write keys inside the view), static/media serving, and the open pixel and
-# click redirect of tracked e-mail (a signed token in the URL; the recipient's mail client has no login).
+# click redirect of tracked e-mail and the unsubscribe link (a signed token in the URL; the recipient has
+# no login).
 ALLOW_LIST = (
     re.compile(r"^/accounts/login/$"),
     re.compile(r"^/accounts/logout/$"),
@@ -23,6 +24,7 @@ ALLOW_LIST = (
     re.compile(r"^/cdp/analytics/"),
     re.compile(r"^/mail/o/[^/]+\.gif$"),
     re.compile(r"^/mail/c/[^/]+/$"),
+    re.compile(r"^/mail/u/[^/]+/$"),  # unsubscribe from automated e-mail: a signed token, no login
 )
 SAMPLES = {
     "int": "1",

@@ -74,3 +74,27 @@ def test_marketer_builds_a_three_step_journey_and_sees_profiles_move(browser_log
         and "Waited 10 minutes" in path
         and "Branch on a condition: yes" in path
     )
+
+
+def test_marketer_adds_an_email_step_with_template_and_mailbox(browser_login, marketing_user):
+    from contacts.mail.models import EmailTemplate, Mailbox
+
+    template = EmailTemplate.objects.create(name="Welcome 2", subject="Hi", body="Hello")
+    mailbox = Mailbox.objects.create(
+        name="Newsletter", email_address="news@shop.example", smtp_host="smtp.shop.example"
+    )
+    page = browser_login(marketing_user)
+    page.goto("/admin/journeys/journey/add/")
+    page.fill("#id_name", "Welcome mail")
+    page.select_option(".jb-trigger-type", "event")
+    page.fill(".jb-event", "Signed Up")
+    page.select_option(".jb-new-type", "send_email")
+    page.click(".jb-add-step")
+    step = page.locator(".jb-step").nth(0)
+    step.locator(".jb-template").select_option(label="Welcome 2")
+    step.locator(".jb-mailbox").select_option(label="Newsletter <news@shop.example>")
+    page.check("#id_publish")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/journeys/journey/")
+    (saved,) = Journey.objects.get(name="Welcome mail").live_version.definition["steps"]
+    assert (saved["type"], saved["template"], saved["mailbox"]) == ("send_email", template.pk, mailbox.pk)

@@ -3,6 +3,7 @@
 import pytest
 
 from segments.journeys import services
+from tests.mail.conftest import smtp_server  # noqa: F401 - the real SMTP server (aiosmtpd) of the mail tests
 
 
 @pytest.fixture

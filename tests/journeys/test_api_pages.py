@@ -100,9 +100,10 @@ def test_journey_page_shows_counts_at_each_step_in_a_fixed_number_of_queries(
 ):
     journey, _ = _live_with_people(count)
     url = reverse("journeys:journey_detail", args=[journey.pk])
-    # session, user, 2 permissions, groups (navigation), journey, counts per step, totals and days (the
-    # per-day counters), newest enrolments (keyset, no COUNT): the same for 1 or 30 profiles
-    with django_assert_num_queries(10):
+    # session, user, 2 permissions, groups (navigation), journey, counts per step (the StepCount rows),
+    # entering (a capped count), totals and days (the per-day counters), newest enrolments (keyset, no
+    # COUNT): the same for 1 or 30 profiles
+    with django_assert_num_queries(11):
         html = marketing_client.get(url).content.decode()
     assert 'data-step="wait"' in html and f'data-here="{count}"' in html
     assert f'data-total="entered">{count}<' in html and f'data-total="active">{count}<' in html

@@ -339,15 +339,15 @@ def test_enrol_in_another_journey_and_webhook_and_audience_steps(make_journey, s
     assert AudienceMember.objects.get(destination=audience, profile=profile).wanted
 
 
-def test_send_email_without_a_mail_service_is_refused_at_validation(make_journey):
+def test_send_email_needs_an_existing_template_and_a_mailbox_that_can_send(make_journey):
     with pytest.raises(DefinitionError) as error:
         make_journey(
             {
                 "trigger": {"type": "event", "event": "X"},
-                "steps": [{"id": "m", "type": "send_email", "template": 1, "next": None}],
+                "steps": [{"id": "m", "type": "send_email", "template": 1, "mailbox": 1, "next": None}],
             }
         )
-    assert "steps[0].template" in str(error.value.errors)
+    assert {path for path, _ in error.value.errors} == {"steps[0].template", "steps[0].mailbox"}
 
 
 # --- goal, exit, versions, pause, re-entry ---------------------------------------------------------------
@@ -563,56 +563,6 @@ def test_tracked_events_enrol_and_release_a_wait_through_the_ingest_pipeline(
     enrolment.refresh_from_db()
     assert enrolment.state == "completed"
     assert "“Order Completed” happened" in _path(enrolment.profile)
-
-
-class _Outbox:
-    """A mail service as the e-mail work registers it: templates, unsubscribes, one send per key."""
-
-    def __init__(self):
-        self.sent: dict[str, tuple[int, str]] = {}
-        self.unsubscribed = {"out@example.com"}
-
-    def template_exists(self, pk):
-        return pk == 7
-
-    def template_name(self, pk):
-        return "Welcome 2"
-
-    def template_choices(self):
-        return [[7, "Welcome 2"]]
-
-    def send(self, *, template_id, contact, context, idempotency_key):
-        if contact.email in self.unsubscribed:
-            return "unsubscribed"
-        self.sent.setdefault(idempotency_key, (template_id, contact.email))
-        return None
-
-
-@pytest.fixture
-def outbox():
-    from segments.journeys import mail
-
-    previous = list(mail._BACKENDS)
-    backend = _Outbox()
-    mail.mail_backend_register(backend)
-    yield backend
-    mail._BACKENDS[:] = previous
-
-
-def test_send_email_goes_through_the_mail_service_and_respects_unsubscribes(make_journey, outbox):
-    journey = make_journey(
-        {
-            "trigger": {"type": "event", "event": "X"},
-            "steps": [{"id": "mail", "type": "send_email", "template": 7, "next": None}],
-        }
-    )
-    _, reader = _contact_profile("in@example.com")
-    _, leaver = _contact_profile("out@example.com")
-    services.profiles_enrol(journey_id=journey.pk, refs={reader.pk: "a", leaver.pk: "b"})
-    _run_all()
-    assert [email for _, email in outbox.sent.values()] == ["in@example.com"]
-    assert "Sent e-mail Welcome 2" in _path(reader)
-    assert "Skipped e-mail Welcome 2: unsubscribed" in _path(leaver)
 
 
 def test_nul_bytes_and_lone_surrogates_are_refused_where_they_are():

@@ -196,7 +196,8 @@
         (step.paths || [{percent: 50, next: null}, {percent: 50, next: null}]).forEach(addPath);
         body.append(paths, el("button", {type: "button", class: "button", text: "+ path", onclick: () => { addPath({percent: 10, next: null}); this.refreshTargets(); }}));
       }
-      if (t === "send_email") body.append(options("jb-template", "Template", this.choices.templates, step.template));
+      if (t === "send_email") body.append(options("jb-template", "Template", this.choices.templates, step.template),
+        options("jb-mailbox", "Send from mailbox", this.choices.mailboxes || [], step.mailbox));
       if (t === "task") body.append(text("jb-title", "Task title", step.title), text("jb-due", "Due in hours", step.due_hours === undefined ? 24 : step.due_hours, {type: "number", min: "0"}));
       if (t === "set_field") body.append(options("jb-field", "Contact field", this.choices.settable_fields, step.field), text("jb-value", "Value", step.value));
       if (t === "tag") body.append(text("jb-tag", "Tag", step.tag), field("Action", select([["add", "add"], ["remove", "remove"]], step.action || "add", {class: "jb-action"})));
@@ -231,7 +232,7 @@
       if (t === "wait_event") { step.event = val(".jb-event"); step.timeout = dur(".jb-timeout"); step.timeout_next = target(".jb-timeout-next"); }
       if (t === "branch") { step.rule = this.ruleValue(q(".jb-branch-rule .rule-builder")); step.yes = target(".jb-yes"); step.no = target(".jb-no"); }
       if (t === "split") step.paths = Array.from(li.querySelectorAll(".jb-path")).map((p) => ({percent: Number(p.querySelector(".jb-percent").value), next: p.querySelector(".jb-target").value || null}));
-      if (t === "send_email") step.template = num(".jb-template");
+      if (t === "send_email") { step.template = num(".jb-template"); step.mailbox = num(".jb-mailbox"); }
       if (t === "task") { step.title = val(".jb-title"); step.due_hours = num(".jb-due"); }
       if (t === "set_field") { step.field = val(".jb-field"); step.value = val(".jb-value"); }
       if (t === "tag") { step.tag = val(".jb-tag"); step.action = val(".jb-action"); }
