@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "template_partials",
     "phonenumber_field",
     "simple_history",
+    "csp",
     "cdpcrm",
     "contacts",
     "contacts.mail",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "cdpcrm.middleware.TrackingFastPathMiddleware",
+    "cdpcrm.middleware.QueryNulStripMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -223,6 +227,28 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from this origin, no inline script or event handler
+# (page scripts live in static files and read their data from json_script blocks or data- attributes).
+# Styles allow inline `style` attributes, which templates, the admin and the vendored libraries set; an
+# inline style cannot run code. CSP_REPORT_ONLY=1 sends the policy as report-only (to try a change out).
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # Caches: Redis when REDIS_URL/CACHE_URL is set (shared rate limits across workers), local memory otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")

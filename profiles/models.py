@@ -201,7 +201,12 @@ class Profile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.traits.get("email") or self.traits.get("name") or f"Profile {self.pk}"
+        # Traits are whatever JSON a client sent: only a non-empty string names the profile.
+        for key in ("email", "name"):
+            value = self.traits.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+        return f"Profile {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("profiles:profile_detail", args=[self.pk])
@@ -262,7 +267,8 @@ class Group(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return self.traits.get("name") or self.group_id
+        name = self.traits.get("name")
+        return name if isinstance(name, str) and name.strip() else self.group_id
 
 
 class ComputedTrait(models.Model):

@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Least
 
+from common.params import is_id
 from contacts.models import Contact
 from contacts.search import any_of, text_q
 
@@ -126,7 +127,7 @@ def ticket_search_q(query: str) -> Q:
             Ticket.objects.filter(text_q(term, ("subject",))),
             Ticket.objects.filter(contact__in=customers),
         ]
-        if ref.isdigit() and len(ref) < 19:
+        if is_id(ref):
             branches.append(Ticket.objects.filter(pk=int(ref)))
         q &= any_of(Ticket, *branches)
     return q
@@ -136,7 +137,7 @@ def ticket_search(*, query: str, limit: int = 20) -> list[Ticket]:
     """The best matches for a search box: the reference or exact subject first, then subject prefixes."""
     query = (query or "").strip()
     ref = query.lstrip("#")
-    exact = Q(subject__iexact=query) | (Q(pk=int(ref)) if ref.isdigit() and len(ref) < 19 else Q(pk__in=[]))
+    exact = Q(subject__iexact=query) | (Q(pk=int(ref)) if is_id(ref) else Q(pk__in=[]))
     rank = Case(
         When(exact, then=Value(0)),
         When(subject__istartswith=query, then=Value(1)),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
 from common.htmx import error_text
+from common.params import is_id
 from common.pickers import filter_picker, picker_option, user_current
 
 from .. import selectors, services
@@ -73,7 +74,7 @@ def _contacts(state: ListState, user):
 
 
 def _company_current(value: str) -> dict | None:
-    company = Company.objects.filter(pk=value).first() if value.isdigit() and len(value) < 19 else None
+    company = Company.objects.filter(pk=value).first() if is_id(value) else None
     return picker_option(company.pk, company.name, company.domain) if company else None
 
 
@@ -173,7 +174,7 @@ def owner_from_post(request: HttpRequest):
     value = request.POST.get("owner", "")
     if value == "none":
         return None
-    owner = selectors.owner_choices().filter(pk=value).first() if value.isdigit() else None
+    owner = selectors.owner_choices().filter(pk=value).first() if is_id(value) else None
     if owner is None:
         raise ValidationError("Pick the new owner.")
     return owner

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, Q, Sum
 
+from common.params import is_id
+
 from ..models import Deal, Pipeline, Stage
 from .common import CENT, ZERO, deal_filter, stage_list
 from .currency import Rates, rates_on
@@ -119,7 +121,7 @@ def cursor_encode(deal: Deal) -> str:
 
 def cursor_decode(value: str) -> tuple[datetime.date | None, int] | None:
     day, _, pk = (value or "").partition("|")
-    if not pk.isdigit() or len(pk) > 18:
+    if not is_id(pk):
         return None
     try:
         return (datetime.date.fromisoformat(day) if day else None), int(pk)

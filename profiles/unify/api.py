@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from common.api import StrictModelSerializer
+from common.api import IsoDateTimeUtcFilter, StrictModelSerializer
 
 from ..models import Event, Profile, ProfileMerge
 from . import selectors
@@ -48,8 +48,8 @@ class EventSerializer(StrictModelSerializer):
 
 
 class EventFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = IsoDateTimeUtcFilter(field_name="timestamp", lookup_expr="gte")
+    until = IsoDateTimeUtcFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = Event

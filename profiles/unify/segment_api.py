@@ -15,9 +15,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Min, Q
 from django.http import HttpRequest, JsonResponse
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
+
+from common.params import datetime_param, is_id
 
 from ..ingest.clean import json_clean
 from ..models import Event, Identity, Profile
@@ -70,7 +72,7 @@ def _limit(request: HttpRequest, limits: tuple[int, int]) -> int:
     text = request.GET.get("limit")
     if not text:
         return limits[0]
-    if not text.isdigit() or not 1 <= int(text) <= limits[1]:
+    if not is_id(text) or not 1 <= int(text) <= limits[1]:
         raise ProfileApiError(
             400, "validation_error", f"The parameter `limit` must be between 1 and {limits[1]}."
         )
@@ -78,7 +80,8 @@ def _limit(request: HttpRequest, limits: tuple[int, int]) -> int:
 
 
 def _names(request: HttpRequest, parameter: str) -> set[str]:
-    return {name.strip() for name in request.GET.get(parameter, "").split(",") if name.strip()}
+    names = request.GET.get(parameter, "").replace("\x00", "")  # stored names never hold NUL
+    return {name.strip() for name in names.split(",") if name.strip()}
 
 
 def _verbose(request: HttpRequest) -> bool:
@@ -166,7 +169,7 @@ def _external_ids(request: HttpRequest, profile: Profile) -> dict:
         identities = identities.filter(kind__in=kinds)
     after = request.GET.get("next", "")
     if after:
-        if not after.isdigit():
+        if not is_id(after):
             raise ProfileApiError(
                 400, "validation_error", "The parameter `next` is not a cursor of this list."
             )
@@ -193,12 +196,19 @@ def _external_ids(request: HttpRequest, profile: Profile) -> dict:
     }
 
 
+def _date(text: str):
+    try:
+        return parse_date(text)
+    except ValueError:  # well formed but no such day (2026-13-45)
+        return None
+
+
 def _when(request: HttpRequest, parameter: str) -> datetime | None:
     text = request.GET.get(parameter, "").strip()
     if not text:
         return None
-    value = parse_datetime(text)
-    if value is None and (day := parse_date(text)) is not None:
+    value = datetime_param(text)  # None when impossible (an offset past 24 h); UTC for PostgreSQL's sake
+    if value is None and (day := _date(text)) is not None:
         value = datetime(day.year, day.month, day.day, tzinfo=UTC)
     if value is None:
         raise ProfileApiError(
@@ -214,8 +224,8 @@ def _event_cursor(event: Event) -> str:
 def _event_after(text: str) -> tuple[datetime, int]:
     try:
         time_text, _, pk = base64.urlsafe_b64decode(text.encode()).decode().rpartition("|")
-        moment = parse_datetime(time_text)
-        if moment is not None and pk.isdigit():
+        moment = datetime_param(time_text)
+        if moment is not None and is_id(pk):
             return moment, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_datetime
 
+from common.params import datetime_param, is_id
 from contacts.models import Activity, Contact, LoyaltyNote, Task
 from pipeline.models import DealStageChange
 from tickets.models import TicketMessage
@@ -89,8 +89,8 @@ class Cursor:
             return None
         try:
             time_text, kind, pk = text.rsplit("|", 2)
-            time = parse_datetime(time_text)
-            if time is None or time.tzinfo is None or kind not in KINDS:
+            time = datetime_param(time_text)
+            if time is None or time.tzinfo is None or kind not in KINDS or not is_id(pk):
                 return None
             return cls(time, kind, int(pk))
         except ValueError:
@@ -320,7 +320,7 @@ def timeline_page(
     if "event" in wanted and profile is not None:
         events = Event.objects.filter(profile=profile).select_related("source")
         if channel and channel != CRM_CHANNEL:
-            events = events.filter(source_id=int(channel)) if channel.isdigit() else events.none()
+            events = events.filter(source_id=int(channel)) if is_id(channel) else events.none()
         items += [
             _event_item(e)
             for e in _page(events, time_field="timestamp", kind="event", cursor=cursor, limit=fetch)
