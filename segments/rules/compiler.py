@@ -70,7 +70,7 @@ def _date_text(column, key: str):
 
 
 def _iso(when: datetime.datetime) -> str:
-    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return when.astimezone(datetime.UTC).isoformat(timespec="seconds")[:19]  # the year always has 4 digits
 
 
 def value_condition(column, key: str, op: str, value, now: datetime.datetime) -> Q:
