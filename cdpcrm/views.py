@@ -59,6 +59,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": status, "checks": checks}, status=503 if status == "unavailable" else 200)
 
 
+@login_not_required
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """503 when the workers are stale or the inbox backs up (a supervisor or an alert acts on it)."""
+    checks = health.readiness_check()
+    ready = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status=200 if ready else 503
+    )
+
+
 UNAVAILABLE_RETRY_AFTER = 30  # seconds
 # Paths whose clients read JSON: the REST API, the tracking and Profile APIs, RudderStack's config.
 JSON_PREFIXES = ("/api/", "/v1/", "/beacon/", "/sourceConfig")

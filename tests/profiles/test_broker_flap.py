@@ -96,20 +96,24 @@ def flap_worker(private_redis):
     node = f"flap-{os.getpid()}"
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "cdpcrm", "worker", "-Q", "default,ingest", "-c", "2"]
-        + ["-n", f"{node}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"],
+        # As docs/operations.md runs it: gossip, mingle and remote control on (their channels are closed
+        # and reopened on every reconnection too).
+        + ["-n", f"{node}@%h", "-l", "INFO"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    assert _ready(Path(log.name), within=60), "the worker did not start"
-    yield process, Path(log.name)
     try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=30)
+        assert _ready(Path(log.name), within=60), "the worker did not start"
+        yield process, Path(log.name)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
