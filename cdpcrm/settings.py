@@ -316,6 +316,8 @@ INGEST_DRAIN_DELAY_MS = env_int("INGEST_DRAIN_DELAY_MS", 250)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 # Batches waiting longer than this make /healthz report ingestion as degraded.
 INGEST_STUCK_AFTER_SECONDS = env_int("INGEST_STUCK_AFTER_SECONDS", 300)
+# /readyz: workers are stale when beat's 30-second heartbeat has not been run for this long.
+WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 90)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 # The space id in Segment-style Profile API paths (/v1/spaces/<id>/collections/users/profiles/...).
@@ -374,11 +376,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never end the worker: reconnect for as long as it takes (Celery's default gives up
+# after 100 attempts, about 45 minutes of backoff, and the worker exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes; its late ack is lost with the connection, so the
+# broker redelivers it and the second run is a no-op (tasks are idempotent). Stated, as Celery 6 flips it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [
     Queue(name) for name in ("default", "ingest", "segments", "journeys", "activation", "email")
 ]
 CELERY_TASK_ROUTES = {
+    "cdpcrm.tasks.*": {"queue": "ingest"},
     "profiles.*": {"queue": "ingest"},
     "segments.tasks.segment_*": {"queue": "segments"},
     "segments.tasks.destination_*": {"queue": "activation"},
@@ -389,6 +399,8 @@ CELERY_TASK_ROUTES = {
     "mail.tasks.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
+    # /readyz reports the workers stale when this heartbeat row is older than WORKER_STALE_AFTER_SECONDS.
+    "workers-heartbeat": {"task": "cdpcrm.tasks.worker_heartbeat_task", "schedule": 30.0},
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
     "profiles-purge-inbox": {"task": "profiles.tasks.batches_purge_task", "schedule": 3600.0},
     "profiles-computed-traits": {"task": "profiles.tasks.computed_traits_recompute_task", "schedule": 3600.0},
@@ -424,7 +436,12 @@ JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
 JOURNEYS_EVENT_MAX_AGE_HOURS = env_int("JOURNEYS_EVENT_MAX_AGE_HOURS", 72)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+    # health_check_interval: redis-py PINGs an idle connection before using it, so a connection a restarted
+    # Redis (or a proxy) dropped is noticed and replaced instead of failing the next command.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        "health_check_interval": 25,
+    }
 
 LOGGING = {
     "version": 1,

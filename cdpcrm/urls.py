@@ -17,6 +17,7 @@ handler500 = "cdpcrm.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("search/", views.search, name="search"),
     path("reports/", views.reports, name="reports"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

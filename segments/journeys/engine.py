@@ -84,7 +84,11 @@ class Round:
                 )
             }
         )
-        matched = set(rule_compile(rule=rule, now=self.now, profiles=profiles).values_list("pk", flat=True))
+        matched = set(
+            rule_compile(rule=rule, now=self.now, profiles=profiles, live_only=False).values_list(
+                "pk", flat=True
+            )
+        )
         return {r.enrolment.pk for r in runs if r.enrolment.profile_id in matched}
 
     # --- the round --------------------------------------------------------------------------------------
