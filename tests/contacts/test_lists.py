@@ -128,6 +128,25 @@ def test_page_size_page_jump_and_the_total_count(sales_client):
     assert 'name="page" id="page-jump"' in first.content.decode()
 
 
+def test_the_total_is_counted_only_up_to_a_bound_then_shown_as_a_lower_bound(sales_client, monkeypatch):
+    from contacts.lists import views as list_views
+
+    monkeypatch.setattr(list_views, "COUNT_CAP", 10)  # counts at least 10 rows and one page past this one
+    ContactFactory.create_batch(60)
+    url = reverse(LIST)
+    with CaptureQueriesContext(connection) as captured:
+        first = sales_client.get(url)
+    html = first.content.decode()
+    assert first.context["page_obj"].paginator.capped and "50+ contacts" in html and "1–25 of 50+" in html
+    assert first.context["page_obj"].has_next()
+    count_sql = next(q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper())
+    assert "LIMIT 51" in count_sql  # never a count of the whole table
+    second = sales_client.get(url, {"page": 2})  # one page further: every row counted
+    assert not second.context["page_obj"].paginator.capped and "60 contacts" in second.content.decode()
+    last = sales_client.get(url, {"page": "last"})  # asked for: counted exactly
+    assert last.context["page_obj"].number == 3 and len(last.context["contacts"]) == 10
+
+
 def test_the_list_with_views_and_every_column_runs_the_same_queries_for_1_or_30_rows(
     sales_client, sales_user, django_assert_num_queries
 ):
