@@ -1,55 +1,21 @@
 """What every list page renders around its rows, and the saved-view endpoints (save, update, delete)."""
 
+__all__ = ["list_context", "list_page"]
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from common.htmx import error_text
 
 from ..models import SavedView
 from . import saved
+from .paging import list_page
 from .registry import ListSpec, list_get
 from .state import ListState, list_state_from
-
-
-COUNT_CAP = 1_000
-
-
-class CappedPaginator(Paginator):
-    """A paginator that counts matches only up to a bound: "1,000+" instead of counting a million rows.
-
-    It counts at least `cap` rows and always one page past `page` (so "Next" is right); past the bound the
-    total reads as a lower bound (`capped`). `page=None` counts everything (for "last page", asked for).
-    """
-
-    def __init__(self, object_list, per_page, *, page: int | None = 1, cap: int | None = None):
-        super().__init__(object_list, per_page)
-        self.bound = None if page is None else max(cap or COUNT_CAP, (page + 1) * per_page)
-        self.capped = False
-
-    @cached_property
-    def count(self) -> int:
-        if self.bound is None:
-            return super().count
-        found = self.object_list.order_by().values("pk")[: self.bound + 1].count()
-        self.capped = found > self.bound
-        return min(found, self.bound)
-
-
-def _page_number(value: str) -> int:
-    return int(value) if value.isdigit() and len(value) < 9 else 1
-
-
-def list_page(queryset, state: ListState):
-    """The page of rows the state asks for ("last", or out of range: the nearest page)."""
-    last = state.page == "last"
-    paginator = CappedPaginator(queryset, state.per_page, page=None if last else _page_number(state.page))
-    return paginator.get_page(paginator.num_pages if last else state.page)
 
 
 def list_context(request: HttpRequest, state: ListState, page_obj) -> dict:

@@ -64,11 +64,11 @@ CONTACT_LIST = list_register(
 )  # fmt: skip
 
 
-def _contacts(state: ListState, user):
+def _contacts(state: ListState, user, *, search: bool = True):
     f = state.filters
     return selectors.contact_list(
-        q=f["q"], owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"], company=f["company"],
-        sort=state.sort, user=user,
+        q=f["q"] if search else "", owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"],
+        company=f["company"], sort=state.sort, user=user,
     )  # fmt: skip
 
 
@@ -94,7 +94,8 @@ def _bulk_context(request: HttpRequest) -> dict:
 @permission_required("contacts.view_contact", raise_exception=True)
 def contact_list(request: HttpRequest) -> HttpResponse:
     state = list_state(request, CONTACT_LIST)
-    page_obj = list_page(_contacts(state, request.user), state)
+    unsearched = _contacts(state, request.user, search=False) if state.filters["q"] else None
+    page_obj = list_page(_contacts(state, request.user), state, unsearched=unsearched)
     context = list_context(request, state, page_obj) | _bulk_context(request)
     context |= {
         "contacts": page_obj.object_list,
