@@ -360,7 +360,10 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
                 lifecycle_stage=stage,
                 lead_source=source,
                 search_text=search_text_for(
-                    first_name=first, last_name=last, email=email, phone=phone,
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    phone=phone,
                     company_name=company.name if b2b else "",
                 ),
             )  # fmt: skip

@@ -34,5 +34,6 @@ def search_text_for(*, first_name: str, last_name: str, email: str, phone, compa
 def company_part_set(company_name: str) -> Concat:
     """An UPDATE expression: the contact's own part kept, the company part replaced (one statement)."""
     return Concat(
-        Left(F("search_text"), StrIndex(F("search_text"), Value(SEPARATOR))), Value(company_part(company_name))
+        Left(F("search_text"), StrIndex(F("search_text"), Value(SEPARATOR))),
+        Value(company_part(company_name)),
     )

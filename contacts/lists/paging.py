@@ -8,6 +8,8 @@ first looked for among the first WINDOW rows in the list's order (cheap when the
 that, the matches are read through their own index and sorted (a cost of the matches, not the table).
 """
 
+from contextlib import contextmanager
+
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.utils.functional import cached_property
@@ -52,33 +54,35 @@ class CappedPaginator(Paginator):
         return Page(rows, number, self)
 
     def _rows_of(self, ids: list[int], bottom: int, top: int) -> list:
-        # Without the search filter: "LIKE '%x%' AND id IN (...)" would again tempt the planner to walk
-        # the list's order filtering row by row; "id IN (...)" alone it reads by primary key.
-        return list(
-            (self.unsearched if self.unsearched is not None else self.object_list).filter(pk__in=ids)[
-                bottom:top
-            ]
-        )
+        # Without the search filter ("LIKE '%x%' AND id IN (...)" tempts the planner to walk the list's
+        # order filtering row by row), and sorted without that walk either: the ids may all sit late in the
+        # order (every "Garcia" under G), where the walk would pass most of the table first.
+        base = self.unsearched if self.unsearched is not None else self.object_list
+        with _planner_without("enable_indexscan"):
+            ids = list(base.filter(pk__in=ids).values_list("pk", flat=True)[bottom:top])
+        return list(base.filter(pk__in=ids))
 
     def _rows_many_matches(self, bottom: int, top: int) -> list:
         window = list(self.unsearched.values_list("pk", flat=True)[:WINDOW])
-        with transaction.atomic():  # which of them match: by primary key, each row checked (no trigram scan)
-            _planner_without("enable_bitmapscan")
+        with _planner_without("enable_bitmapscan"):  # which of them match: by primary key, each row checked
             found = set(self.object_list.order_by().filter(pk__in=window).values_list("pk", flat=True))
         matches = [pk for pk in window if pk in found]
         if len(matches) >= top or len(window) < WINDOW:  # the list's first rows hold this page's matches
             return self._rows_of(matches[bottom:top], 0, top - bottom)
-        with transaction.atomic():  # else the matches through their own (trigram) index, then sorted
-            _planner_without("enable_indexscan")
+        with _planner_without("enable_indexscan"):  # else the matches through their own index, then sorted
             ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         return self._rows_of(ids, 0, top - bottom)
 
 
-def _planner_without(setting: str) -> None:
-    """Turn a PostgreSQL plan type off for the rest of the transaction (a no-op elsewhere)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL {setting} = off")
+@contextmanager
+def _planner_without(setting: str):
+    """A PostgreSQL plan type off for the queries inside (a transaction of their own); elsewhere nothing."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {setting} = off")
+        yield
 
 
 def _page_number(value: str) -> int:

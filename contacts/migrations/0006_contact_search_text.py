@@ -45,7 +45,8 @@ def fill(apps, schema_editor):
                 )
             else:
                 cursor.executemany(
-                    "UPDATE contacts_contact SET search_text = %s WHERE id = %s", list(zip(texts, ids, strict=True))
+                    "UPDATE contacts_contact SET search_text = %s WHERE id = %s",
+                    list(zip(texts, ids, strict=True)),
                 )
 
 

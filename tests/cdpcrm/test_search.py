@@ -61,12 +61,12 @@ def test_short_terms_match_the_start_of_a_field_only():
     assert [c.first_name for c in search.contact_search_filter(Contact.objects.all(), "bo")] == ["Bo"]
 
 
-
-
 @pytest.mark.postgres
 def test_contains_search_reads_the_one_search_text_trigram_index_on_postgresql():
     Contact.objects.bulk_create(
-        Contact(first_name=f"n{i}", last_name=f"Name{i}", email=f"{i}@x.example", search_text=f" n{i} name{i} | ")
+        Contact(
+            first_name=f"n{i}", last_name=f"Name{i}", email=f"{i}@x.example", search_text=f" n{i} name{i} | "
+        )
         for i in range(3000)
     )
     with connection.cursor() as cursor:
@@ -74,7 +74,9 @@ def test_contains_search_reads_the_one_search_text_trigram_index_on_postgresql()
         cursor.execute("SET enable_seqscan = off")
         plans = []
         for query in ("garcia", "ga", "+1 310-555-0150", "garcia kowal"):
-            sql, params = search.contact_search_filter(Contact.objects.order_by(), query).query.sql_with_params()
+            sql, params = search.contact_search_filter(
+                Contact.objects.order_by(), query
+            ).query.sql_with_params()
             cursor.execute("EXPLAIN " + sql, params)
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
         cursor.execute("SET enable_seqscan = on")
