@@ -72,15 +72,6 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        return reverse("contacts:company_detail", args=[self.pk])
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        company = super().from_db(db, field_names, values)
-        company._saved_name = company.__dict__.get("name")
-        return company
-
     def save(self, *args, **kwargs) -> None:
         """Saves; a renamed company also rewrites the company part of its contacts' search text (one UPDATE)."""
         renamed = self.pk is not None and getattr(self, "_saved_name", None) not in (None, self.name)
@@ -89,9 +80,18 @@ class Company(models.Model):
             self.contacts.update(search_text=company_part_set(self.name))
         self._saved_name = self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:company_detail", args=[self.pk])
+
     def delete(self, *args, **kwargs):
         self.contacts.update(search_text=company_part_set(""))
         return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        company = super().from_db(db, field_names, values)
+        company._saved_name = company.__dict__.get("name")
+        return company
 
 
 class Contact(models.Model):
@@ -150,6 +150,15 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.search_text = self.search_text_compute()
+        elif SEARCHED_FIELDS & set(update_fields):
+            self.search_text = self.search_text_compute()
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("contacts:contact_detail", args=[self.pk])
 
@@ -166,15 +175,6 @@ class Contact(models.Model):
             phone=self.phone,
             company_name=self.company.name if self.company_id and self.company else "",
         )
-
-    def save(self, *args, **kwargs) -> None:
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None:
-            self.search_text = self.search_text_compute()
-        elif SEARCHED_FIELDS & set(update_fields):
-            self.search_text = self.search_text_compute()
-            kwargs["update_fields"] = {*update_fields, "search_text"}
-        super().save(*args, **kwargs)
 
 
 class Activity(models.Model):
