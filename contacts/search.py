@@ -80,25 +80,30 @@ def contact_term_q(term: str, *, path: str = "") -> Q:
     return Q(**{f"{path}search_text__contains": text if len(text) >= MIN_CONTAINS else f" {text}"})
 
 
-def contact_search_filter(qs: QuerySet[Contact], query: str) -> QuerySet[Contact]:
+def contact_search_q(query: str) -> Q:
     """Contacts matching the query: name, e-mail, company name (each term), or the phone number."""
     digits = phone_digits(query)
     if digits:
         # The digits in the search text find the rows (trigram index); the phone itself confirms them.
-        return qs.filter(search_text__contains=digits, phone__contains=digits)
+        return Q(search_text__contains=digits, phone__contains=digits)
+    q = Q()
     for term in terms(query):
         if _EMAIL.match(term):
             # A whole e-mail address: its unique lower(email) index, not a trigram scan (every address
             # shares the trigrams of "gmail.com").
-            qs = qs.filter(
+            q &= Q(
                 pk__in=Contact.objects.exclude(email="")
                 .annotate(e=Lower("email"))
                 .filter(e=term.lower())
                 .values("pk")
             )
-            continue
-        qs = qs.filter(contact_term_q(term))
-    return qs
+        else:
+            q &= contact_term_q(term)
+    return q
+
+
+def contact_search_filter(qs: QuerySet[Contact], query: str) -> QuerySet[Contact]:
+    return qs.filter(contact_search_q(query))
 
 
 def company_search_filter(qs: QuerySet[Company], query: str, *, fields=COMPANY_TEXT_FIELDS) -> QuerySet:

@@ -255,3 +255,30 @@ def test_deleting_a_contact_with_tickets_is_refused_with_the_reason(sales_client
     api = sales_api.delete(f"/api/contacts/{contact.pk}/")
     assert api.status_code == 409 and "1 ticket" in api.json()["detail"]
     assert Contact.objects.filter(pk=contact.pk).exists() and contact.tickets.count() == 1
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_searched_page_of_many_matches_is_the_first_in_list_order(sales_client, monkeypatch, late):
+    """Found among the list's first rows, or (when they sit late in the order) through the search index."""
+    from contacts.lists import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 10)  # 60 matches are "many": counted up to 50
+    monkeypatch.setattr(paging, "WINDOW", 40)
+    prefix = "Zz" if late else ""
+    Contact.objects.bulk_create(
+        Contact(
+            first_name="Ann",
+            last_name=f"{prefix}Garcia{i:02d}",
+            search_text=f" ann {prefix.lower()}garcia{i:02d} | ",
+        )
+        for i in range(60)
+    )
+    Contact.objects.bulk_create(
+        Contact(first_name="Bo", last_name=f"Other{i:02d}", search_text=f" bo other{i:02d} | ")
+        for i in range(60)
+    )
+    page = sales_client.get(reverse(LIST), {"q": "garcia"}).context["page_obj"]
+    expected = list(Contact.objects.filter(last_name__contains="Garcia").order_by("last_name")[:25])
+    assert page.paginator.capped and list(page.object_list) == expected
+    second = sales_client.get(reverse(LIST), {"q": "garcia", "page": 2}).context["page_obj"]
+    assert [c.last_name for c in second.object_list] == [f"{prefix}Garcia{i:02d}" for i in range(25, 50)]
