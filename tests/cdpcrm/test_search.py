@@ -25,6 +25,13 @@ def test_a_phone_number_is_found_in_any_format(sales_client, typed):
     assert [r["text"] for r in picked] == ["Paula Phone"]
 
 
+def test_a_fragment_of_a_number_is_found_anywhere_in_it(sales_client):
+    wanted = ContactFactory(first_name="Paula", last_name="Phone", phone="+13105550150")
+    ContactFactory(first_name="Other", phone="+13109990199")
+    listed = sales_client.get(reverse("contacts:contact_list"), {"q": "555-01"})
+    assert list(listed.context["contacts"]) == [wanted]
+
+
 def test_ranking_is_exact_then_prefix_then_contains(sales_client):
     ContactFactory(first_name="Joanna", last_name="Zed", email="j@x.example")
     ContactFactory(first_name="Annabel", last_name="Young", email="a@x.example")
@@ -73,16 +80,23 @@ def test_contains_search_reads_the_one_search_text_trigram_index_on_postgresql()
         cursor.execute("ANALYZE contacts_contact")
         cursor.execute("SET enable_seqscan = off")
         plans = []
-        for query in ("garcia", "ga", "+1 310-555-0150", "garcia kowal"):
+        for query in ("garcia", "ga", "555-01", "garcia kowal"):
             sql, params = search.contact_search_filter(
                 Contact.objects.order_by(), query
             ).query.sql_with_params()
             cursor.execute("EXPLAIN " + sql, params)
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        sql, params = search.contact_search_filter(
+            Contact.objects.order_by(), "+1 310-555-0150"
+        ).query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        whole_number = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     for plan in plans:  # one index, never an OR of several
         assert "contact_search_text_trgm" in plan and "BitmapOr" not in plan, plan
         assert "Seq Scan on contacts_contact" not in plan, plan
+    # a whole number ends the stored one: a prefix of the reversed phone (B-tree), not shared trigrams
+    assert "contact_phone_reversed" in whole_number and "trgm" not in whole_number, whole_number
 
 
 def test_the_search_text_follows_the_contact_and_its_company(sales_client):
