@@ -3,12 +3,13 @@
 A query is split into terms; every term must match (AND). A term of three characters or more matches
 anywhere ("contains"), a shorter one only at the start of a word (a two-letter "contains" matches half
 the table anyway). A query that looks like a phone number (digits with spaces, dashes, dots, brackets or
-a leading +) matches the digits anywhere in the stored E.164 number, so "+1 310-555-0150",
-"310-555-0150" and "3105550150" find the same contact.
+a leading +) matches the stored E.164 number: a whole number (7 digits or more) its end, a shorter
+fragment anywhere, so "+1 310-555-0150", "310-555-0150" and "3105550150" find the same contact.
 
 Contacts are searched through one normalised column, `Contact.search_text` (names, e-mail, phone digits,
 company name; contacts/search_text.py) with ONE trigram index on PostgreSQL (migration contacts 0006):
-`search_text LIKE '%term%'`, on SQLite a scan of the same column. Companies keep their per-column
+`search_text LIKE '%term%'`, on SQLite a scan of the same column; whole phone numbers read a B-tree on
+the reversed phone (contacts 0007). Companies keep their per-column
 trigram indexes (contacts 0004). Ranked searches order exact matches first, then prefix matches, then
 the rest.
 """
