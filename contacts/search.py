@@ -90,10 +90,16 @@ WHOLE_NUMBER_DIGITS = 7
 
 
 def contact_phone_q(digits: str) -> Q:
-    """Contacts whose phone holds the digits: the end of the number for a whole one, else anywhere."""
+    """Contacts whose phone holds the digits: the end of the number for a whole one, else anywhere.
+
+    Seven digits or more are first looked up as the end of the number (one indexed query); only when no
+    number ends so (a number still being typed, "310-555-01") are they looked for anywhere.
+    """
     if len(digits) >= WHOLE_NUMBER_DIGITS:
-        return Q(StartsWith(Reverse("phone"), Value(digits[::-1], output_field=CharField())))
-    # A fragment: the digits in the search text find the rows (trigram index); the phone confirms them.
+        whole = Q(StartsWith(Reverse("phone"), Value(digits[::-1], output_field=CharField())))
+        if Contact.objects.filter(whole).exists():
+            return whole
+    # The digits in the search text find the rows (trigram index); the phone itself confirms them.
     return Q(search_text__contains=digits, phone__contains=digits)
 
 
