@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, RecentView, SavedView, Tag, Task
+from .search_text import search_text_for
 
 SEED = 20261129
 MARKER_DOMAIN = "modish-hq.example"
@@ -381,7 +382,14 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
                 owner=rng.choice(sellers) if sellers and rng.random() < 0.92 else None,
                 lifecycle_stage=stage,
                 lead_source=source,
-            )
+                search_text=search_text_for(
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    phone=phone,
+                    company_name=company.name if b2b else "",
+                ),
+            )  # fmt: skip
         )
         is_consumer.append(not b2b)
 

@@ -21,7 +21,7 @@ from django.db.models.functions import Least
 
 from common.params import is_id
 from contacts.models import Contact
-from contacts.search import any_of, text_q
+from contacts.search import any_of, contact_term_q, text_q
 
 from .models import DONE_STATUSES, PRIORITY_RANK, Priority, Ticket, TicketEvent, TicketMessage
 from .sla import breached_q, breaching_within_q
@@ -122,7 +122,7 @@ def ticket_search_q(query: str) -> Q:
     q = Q()
     for term in query.split():
         ref = term.lstrip("#")
-        customers = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
+        customers = Contact.objects.filter(contact_term_q(term)).values("pk")
         branches = [
             Ticket.objects.filter(text_q(term, ("subject",))),
             Ticket.objects.filter(contact__in=customers),

@@ -13,7 +13,7 @@ from common.htmx import error_text
 from common.params import is_id
 from common.pickers import filter_picker, picker_option, user_current
 
-from .. import selectors, services
+from .. import search, selectors, services
 from ..lists.bulk import UNSET, bulk_action, bulk_back_url, bulk_ids, bulk_tag_names
 from ..lists.registry import BulkAction, Column, ListSpec, list_register
 from ..lists.state import ListState, list_state
@@ -65,11 +65,11 @@ CONTACT_LIST = list_register(
 )  # fmt: skip
 
 
-def _contacts(state: ListState, user):
+def _contacts(state: ListState, user, *, search: bool = True):
     f = state.filters
     return selectors.contact_list(
-        q=f["q"], owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"], company=f["company"],
-        sort=state.sort, user=user,
+        q=f["q"] if search else "", owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"],
+        company=f["company"], sort=state.sort, user=user,
     )  # fmt: skip
 
 
@@ -95,7 +95,13 @@ def _bulk_context(request: HttpRequest) -> dict:
 @permission_required("contacts.view_contact", raise_exception=True)
 def contact_list(request: HttpRequest) -> HttpResponse:
     state = list_state(request, CONTACT_LIST)
-    page_obj = list_page(_contacts(state, request.user), state)
+    query = state.filters["q"]
+    page_obj = list_page(
+        _contacts(state, request.user),
+        state,
+        unsearched=_contacts(state, request.user, search=False) if query else None,
+        search=search.contact_search_q(query) if query else None,
+    )
     context = list_context(request, state, page_obj) | _bulk_context(request)
     context |= {
         "contacts": page_obj.object_list,
