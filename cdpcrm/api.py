@@ -4,7 +4,10 @@ from importlib import import_module
 
 from rest_framework.routers import DefaultRouter
 
+# No `.json` suffix routes: `?format=json` does the same, and the suffix reached custom actions as an
+# unexpected `format` argument (a 500 on e.g. /api/segments/1/preview.json/).
 router = DefaultRouter()
+router.include_format_suffixes = False
 
 for app_label in (
     "contacts",

@@ -25,9 +25,10 @@ JOURNEY = {
     "trigger": {"type": "event", "event": "Signed Up"},
     "steps": [{"id": "tag", "type": "tag", "tag": "welcomed", "next": None}],
 }
-# Paths that are not pages a person opens: machine APIs, downloads, sign-out, the tracking scripts.
+# Paths that are not pages a person opens: machine APIs and probes (`/readyz` answers 503 by design while no
+# worker beats), downloads, sign-out, the tracking scripts.
 NOT_PAGES = re.compile(
-    r"^/(api/|v1/|beacon/|sourceConfig/|static/|healthz|accounts/logout/|cdp/analytics/|mail/o/|mail/c/)"
+    r"^/(api/|v1/|beacon/|sourceConfig/|static/|healthz|readyz|accounts/logout/|cdp/analytics/|mail/o/|mail/c/)"
     r"|\.csv$|/attachments/"
 )
 

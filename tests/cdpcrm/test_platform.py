@@ -178,3 +178,10 @@ def test_gunicorn_config_runs_threads_and_shortens_the_gil_switch_interval(monke
         assert sys.getswitchinterval() == pytest.approx(0.0005)
     finally:
         sys.setswitchinterval(before)
+
+
+def test_api_has_no_format_suffix_routes_that_answer_500(admin_api):
+    """`/api/segments/1/preview.json/` reached the action with an unexpected `format` argument (a 500)."""
+    for path in ("/api/segments/1/preview.json/", "/api/profiles/1/events.json/", "/api/contacts.json"):
+        assert admin_api.get(path).status_code == 404, path
+    assert admin_api.get("/api/contacts/?format=json").status_code == 200

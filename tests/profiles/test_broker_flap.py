@@ -123,7 +123,7 @@ def flap_worker(private_redis):
 
 def _client_app(url: str) -> Celery:
     """A Celery client with the project's settings on the private broker (the suite's app has its own)."""
-    client = Celery("flap-client")
+    client = Celery("flap-client", set_as_current=False)
     client.config_from_object("django.conf:settings", namespace="CELERY")
     client.conf.update(broker_url=url, task_always_eager=False, broker_connection_retry=False)
     client.conf.changes["CELERY_TASK_ALWAYS_EAGER"] = False
