@@ -14,12 +14,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test.signals import template_rendered
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from template_partials.templatetags.partials import TemplateProxy
 
 from cdpcrm.celery import app as celery_app
 from cdpcrm.roles import ADMIN, MARKETING, SALES, STAFF_ROLES, SUPPORT, roles_sync
+from common.security.tokens import api_token_create
 
 from .factories import UserFactory
 
@@ -145,9 +145,9 @@ def admin_client_role(client, admin_user):
 
 
 def _api_client(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
+    _token, key = api_token_create(user=user, name="tests")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return api
 
 
