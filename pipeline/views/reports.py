@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from common.security.audit import audit_record
+
 from .. import selectors
 from ..currencies import CURRENCY_CHOICES, CURRENCY_CODES
 from .permissions import VIEW
@@ -38,6 +40,12 @@ def forecast(request: HttpRequest) -> HttpResponse:
     )
     periods = result.periods(by)
     if request.GET.get("format") == "csv":
+        audit_record(
+            actor=request.user,
+            action="csv_export",
+            target="forecast",
+            detail={"query": request.GET.urlencode()},
+        )
         return _forecast_csv(result, periods, by)
     chart = {
         "labels": [p.label for p in periods],
