@@ -43,7 +43,9 @@ def test_the_lock_is_per_user_name_and_address(client, sales_user, support_user)
     _fail(client, sales_user.username, 5)
     assert _login(client, support_user.username, PASSWORD).status_code == 302
     other_address = client.post(
-        "/accounts/login/", {"username": sales_user.username, "password": PASSWORD}, REMOTE_ADDR="198.51.100.7"
+        "/accounts/login/",
+        {"username": sales_user.username, "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
     )
     assert other_address.status_code == 302
 
