@@ -23,6 +23,8 @@ def test_a_token_is_stored_hashed_and_works_with_token_or_bearer(client, sales_u
     assert token.key_hash == key_hash(key) and key not in str(ApiToken.objects.values().get())
     assert client.get("/api/contacts/", **_auth(key)).status_code == 200
     assert client.get("/api/contacts/", **_auth(key, "Bearer")).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None  # shown on the API tokens page
 
 
 def test_a_wrong_secret_with_a_real_prefix_is_refused(client, sales_user):
