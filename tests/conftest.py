@@ -13,8 +13,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.utils import timezone
 from django.test.signals import template_rendered
+from django.utils import timezone
 from rest_framework.test import APIClient
 from template_partials.templatetags.partials import TemplateProxy
 
