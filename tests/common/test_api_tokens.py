@@ -1,6 +1,7 @@
 """API tokens: hashed, named, read-only or read-write, expiring, revocable; the page and the admin."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -156,3 +157,23 @@ def test_admins_revoke_tokens_in_the_admin_and_never_see_keys(
     )
     assert client.get("/api/contacts/", **_auth(key)).status_code == 401
     assert AuditEntry.objects.get(action=AuditEntry.Action.TOKEN_REVOKED).actor == admin_user
+
+
+def test_the_migration_carries_old_authtoken_keys_over(client, sales_user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("common.security.migrations.0002_migrate_authtoken_keys")
+    legacy = "fedcba9876543210fedcba9876543210fedcba98"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id integer, created timestamp)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, %s, %s)", [legacy, sales_user.pk, timezone.now()]
+        )
+    migration.forwards(apps, SimpleNamespace(connection=connection))  # it only reads .connection
+    token = ApiToken.objects.get(user=sales_user)
+    assert (token.name, token.scope, token.prefix) == ("Migrated key", "write", legacy[:8])
+    assert client.get("/api/contacts/", **_auth(legacy)).status_code == 200
