@@ -65,7 +65,9 @@ def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_not_required
-def login_locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
+def login_locked_out(
+    request: HttpRequest, original_response=None, credentials: dict | None = None
+) -> HttpResponse:
     """django-axes calls this instead of logging in once a user name + address pair is locked."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     message = (
