@@ -32,28 +32,28 @@ class ApiTokenForm(BootstrapFormMixin, forms.Form):
         return day
 
 
+NEW_KEY = "api_token_new_key"
+
+
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    new_key = None
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         day = form.cleaned_data["expires_on"]
-        expires_at = datetime.combine(day, time.min, tzinfo=UTC) if day else None
-        _token, new_key = api_token_create(
+        _token, key = api_token_create(
             user=request.user,
             name=form.cleaned_data["name"],
             scope=form.cleaned_data["scope"],
-            expires_at=expires_at,
+            expires_at=datetime.combine(day, time.min, tzinfo=UTC) if day else None,
             actor=request.user,
         )
-        form = ApiTokenForm()
+        # Post/redirect/get, so a reload does not make a second token; the key rides in the session
+        # until the next page shows it, once.
+        request.session[NEW_KEY] = key
+        return redirect("api_tokens")
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at", "-id")
-    return render(
-        request,
-        "cdpcrm/api_tokens.html",
-        {"form": form, "tokens": tokens, "new_key": new_key, "now": timezone.now()},
-        status=201 if new_key else 200,
-    )
+    new_key = request.session.pop(NEW_KEY, None) if request.method == "GET" else None
+    return render(request, "cdpcrm/api_tokens.html", {"form": form, "tokens": tokens, "new_key": new_key})
 
 
 @require_POST
