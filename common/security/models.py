@@ -29,6 +29,11 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def key_start(self) -> str:
+        """How the key begins, to recognise it (keys migrated from authtoken have no `cdp_`)."""
+        return f"cdp_{self.prefix}" if len(self.prefix) == 12 else self.prefix
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
