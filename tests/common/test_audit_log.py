@@ -105,13 +105,22 @@ def test_each_crm_csv_export_is_recorded(admin_client_role, admin_user, path):
     assert entry.actor == admin_user
 
 
-def test_a_bulk_export_of_selected_contacts_is_recorded(sales_client, sales_user):
-    from tests.contacts.factories import ContactFactory
+@pytest.mark.parametrize("kind", ["contacts", "companies", "deals"])
+def test_a_bulk_export_of_selected_records_is_recorded(sales_client, sales_user, kind):
+    from tests.contacts.factories import CompanyFactory, ContactFactory
+    from tests.pipeline.factories import deal_make
 
-    contacts = ContactFactory.create_batch(2)
-    response = sales_client.post("/contacts/bulk/", {"action": "export", "ids": [c.pk for c in contacts]})
+    make = {
+        "contacts": lambda: ContactFactory(),
+        "companies": lambda: CompanyFactory(),
+        "deals": lambda: deal_make(user=sales_user),
+    }[kind]
+    ids = [make().pk for _ in range(2)]
+    url = {"contacts": "/contacts/bulk/", "companies": "/companies/bulk/", "deals": "/deals/list/bulk/"}[kind]
+    response = sales_client.post(url, {"action": "export", "ids": ids})
     assert response["Content-Type"].startswith("text/csv")
-    assert AuditEntry.objects.get(action=AuditEntry.Action.CSV_EXPORT).detail == {"selected": 2}
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CSV_EXPORT)
+    assert (entry.target, entry.detail, entry.actor) == (kind, {"selected": 2}, sales_user)
 
 
 def test_segment_exports_in_the_ui_and_the_api_are_recorded(marketing_client, marketing_api):
