@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format demo serve-prod bench-ingest bench-board bench-timeline bench-segments bench-journeys clean
+.PHONY: run test lint format demo serve-prod bench-ingest bench-connectors bench-board bench-timeline bench-segments bench-journeys clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check), the import contracts (lint-imports) and missing migrations
+## lint: ruff (lint + format check), the import contracts (lint-imports), module sizes and missing migrations
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/module_size.py
 	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
@@ -53,6 +54,9 @@ serve-prod: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
+
+bench-connectors: $(STAMP)
+	$(PY) bench/connectors.py
 
 bench-board: $(STAMP)
 	$(PY) bench/board.py

@@ -6,7 +6,9 @@ PostgreSQL COPY of the same rows into a scratch table, with the ratio. Then two 
 size, each with one poison batch early among the others: NUL and lone surrogates (cleaned), and an event
 the database refuses (a trigger stands in for any value cleaning cannot foresee; its group fails once and
 is isolated). Their figure is the delay the poison adds: run time minus the clean run's, and how long the
-batches of the failed group waited. Starts and stops everything it needs; runs in a few minutes.
+batches of the failed group waited. CPU is counted for the processes it started and the servers it
+talks to, by process id (bench/stack_cpu.py), and the load average is printed beside the latency.
+Starts and stops everything it needs; runs in a few minutes.
 
     make bench-ingest            # or: .venv/bin/python bench/ingest.py --events 60000
 Knobs: BENCH_DATABASE_URL (a scratch database, dropped and re-created), BENCH_BROKER_URL, --web-workers,
@@ -34,12 +36,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+from stack_cpu import StackCpu, cpu_report, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cdpcrm_bench_ingest")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 EVENTS_PER_BATCH = 100
+STACK = StackCpu(database_url=DATABASE_URL, redis_url=BROKER_URL)
 
 
 def free_port() -> int:
@@ -174,43 +178,6 @@ def make_event(run: str, n: int) -> dict:
     }
 
 
-CPU_GROUPS = {"web": "gunicorn", "worker": "celery", "postgres": "postgres", "redis": "redis-server"}
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU time (user + system) used so far by the stack's processes, per component and by this client."""
-    totals = dict.fromkeys([*CPU_GROUPS, "client"], 0.0)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used = (int(fields[11]) + int(fields[12])) / TICKS
-        if int(entry.name) == os.getpid():
-            totals["client"] += used
-            continue
-        for group, needle in CPU_GROUPS.items():
-            if needle in cmdline:
-                totals[group] += used
-                break
-    return totals
-
-
-def cpu_report(
-    before: dict[str, float], after: dict[str, float], seconds: float, unit: str, count: int
-) -> str:
-    used = {group: after[group] - before[group] for group in before}
-    parts = ", ".join(f"{group} {value / seconds:.2f}" for group, value in used.items())
-    total = sum(used.values())
-    return (
-        f"  cores busy: {parts} (total {total / seconds:.2f}); CPU per {unit}: {1000 * total / count:.2f} ms"
-    )
-
-
 def events_stored(conn) -> int:
     return conn.execute("SELECT count(*) FROM profiles_event").fetchone()[0]
 
@@ -237,7 +204,7 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
     ]
     poster = Poster(port, auth)
     before = events_stored(conn)
-    cpu_before = cpu_seconds()
+    cpu_before = STACK.seconds()
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         statuses = list(pool.map(lambda body: poster.post("/v1/batch", body)[0], bodies))
@@ -251,7 +218,7 @@ def throughput_phase(port: int, auth: str, total: int, clients: int, conn) -> di
     assert statuses.count(200) == len(bodies), f"non-200 answers: {set(statuses)}"
     return {
         "cpu": cpu_report(
-            cpu_before, cpu_seconds(), finished - started, "event", len(bodies) * EVENTS_PER_BATCH
+            cpu_before, STACK.seconds(), finished - started, "event", len(bodies) * EVENTS_PER_BATCH
         ),
         "events": len(bodies) * EVENTS_PER_BATCH,
         "accept_seconds": accepted_at - started,
@@ -321,7 +288,7 @@ def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -
     latencies: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
-    cpu_before = cpu_seconds()
+    cpu_before = STACK.seconds()
     started = time.perf_counter() + 0.2
 
     def send(n: int) -> None:
@@ -338,7 +305,7 @@ def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -
     elapsed = time.perf_counter() - started
     achieved = count / elapsed
     return {
-        "cpu": cpu_report(cpu_before, cpu_seconds(), elapsed, "request", count),
+        "cpu": cpu_report(cpu_before, STACK.seconds(), elapsed, "request", count),
         "requests": count,
         "achieved_rate": achieved,
         "ok": statuses.count(200),
@@ -346,6 +313,7 @@ def latency_phase(port: int, auth: str, rate: int, seconds: int, clients: int) -
         "p95": percentile(latencies, 95) * 1000,
         "p99": percentile(latencies, 99) * 1000,
         "mean": statistics.fmean(latencies) * 1000,
+        "load": load_average(),
     }
 
 
@@ -414,7 +382,7 @@ def main() -> None:
         )
         port = free_port()
         processes.append(
-            start(
+            web := start(
                 [
                     str(ROOT / ".venv/bin/gunicorn"),
                     "cdpcrm.wsgi",
@@ -433,7 +401,7 @@ def main() -> None:
             )
         )
         processes.append(
-            start(
+            worker := start(
                 [
                     PY,
                     "-m",
@@ -458,6 +426,8 @@ def main() -> None:
             )
         )
         wait_http(port)
+        STACK.add("web", web.pid)
+        STACK.add("worker", worker.pid)
         with psycopg.connect(DATABASE_URL) as conn:
             conn.autocommit = True
             # Warm-up: imports, connections, ua-parser caches.
@@ -488,7 +458,8 @@ def main() -> None:
             latency = latency_phase(port, auth, args.rate, args.seconds, max(args.clients, 16))
             print(
                 f"/v1/track at {latency['achieved_rate']:.0f} req/s ({latency['ok']}/{latency['requests']} ok): "
-                f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms"
+                f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms; "
+                f"{latency['load']}"
             )
             print(latency["cpu"])
             conn.autocommit = False

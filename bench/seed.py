@@ -115,18 +115,25 @@ def contacts_top_up(total: int) -> int:
         cursor.execute(
             f"""
             INSERT INTO contacts_contact (first_name, last_name, email, phone, job_title, company_id, owner_id,
-                                          lifecycle_stage, lead_source, created_at, updated_at)
-            SELECT ({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int],
-                   CASE WHEN i %% 50 = 0 THEN ({_array(COMMON)})[1 + ((i / 50) %% {len(COMMON)})::int]
-                        ELSE ({_array(SYL_A)})[1 + ((i::bigint * 104729) %% {len(SYL_A)})::int]
-                          || ({_array(SYL_B)})[1 + ((i::bigint * 7907) %% {len(SYL_B)})::int]
-                          || ({_array(SYL_C)})[1 + ((i::bigint * 6007) %% {len(SYL_C)})::int] END,
-                   lower(({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int]) || '.' || i || '@mail-' || (i %% 97) || '.example',
-                   '+1' || (3100000000::bigint + i),
-                   '', CASE WHEN i %% 10 = 0 THEN NULL ELSE rank.id END, NULL,
-                   'lead', 'bench', now(), now()
-            FROM generate_series(%s, %s) AS i
-            LEFT JOIN bench_company_rank AS rank ON rank.n = 1 + (i::bigint * 31) %% %s
+                                          lifecycle_stage, lead_source, created_at, updated_at, search_text)
+            SELECT first_name, last_name, email, phone, '', company_id, NULL, 'lead', 'bench', now(), now(),
+                   -- contacts/search_text.py's rule (these names are ASCII words, so SQL lower() is Python's)
+                   ' ' || lower(first_name) || ' ' || lower(last_name) || ' ' || email || ' ' || substr(phone, 2)
+                   || ' |' || coalesce(' ' || lower(company_name), '') || ' '
+            FROM (
+                SELECT ({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int] AS first_name,
+                       CASE WHEN i %% 50 = 0 THEN ({_array(COMMON)})[1 + ((i / 50) %% {len(COMMON)})::int]
+                            ELSE ({_array(SYL_A)})[1 + ((i::bigint * 104729) %% {len(SYL_A)})::int]
+                              || ({_array(SYL_B)})[1 + ((i::bigint * 7907) %% {len(SYL_B)})::int]
+                              || ({_array(SYL_C)})[1 + ((i::bigint * 6007) %% {len(SYL_C)})::int] END AS last_name,
+                       lower(({_array(FIRST)})[1 + ((i::bigint * 7919) %% {len(FIRST)})::int]) || '.' || i
+                           || '@mail-' || (i %% 97) || '.example' AS email,
+                       '+1' || (3100000000::bigint + i) AS phone,
+                       company.id AS company_id, company.name AS company_name
+                FROM generate_series(%s, %s) AS i
+                LEFT JOIN bench_company_rank AS rank ON rank.n = 1 + (i::bigint * 31) %% %s AND i %% 10 <> 0
+                LEFT JOIN contacts_company AS company ON company.id = rank.id
+            ) AS seeded
             """,  # noqa: S608 - constant SQL
             [have + 1, total, companies],
         )

@@ -40,8 +40,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from cdpcrm.celery import app as celery_app  # noqa: E402
+from profiles.ingest.inbox import batch_accept, request_info_now  # noqa: E402
 from profiles.models import Event, Source  # noqa: E402
-from profiles.services import batch_accept, request_info_now, source_create  # noqa: E402
+from profiles.sources.services import source_create  # noqa: E402
 from segments.models import Delivery, Destination, Membership, Segment  # noqa: E402
 from segments.services import segment_recompute  # noqa: E402
 

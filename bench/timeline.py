@@ -36,7 +36,7 @@ from contacts.models import Activity, Contact, LoyaltyAccount, LoyaltyNote, Task
 from pipeline.models import DealStageChange  # noqa: E402
 from pipeline.services import deal_create  # noqa: E402
 from profiles.models import Event, Profile, Source  # noqa: E402
-from profiles.traits import computed_refresh  # noqa: E402
+from profiles.unify.computed import computed_refresh  # noqa: E402
 from tickets.models import TicketMessage  # noqa: E402
 from tickets.services import ticket_create  # noqa: E402
 

@@ -3,9 +3,12 @@
 `/api/` authenticates with tokens through DRF (401/403 there), `/v1/` with source write keys.
 """
 
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.db import connection
 from django.urls import Resolver404, get_resolver
+
+from common.params import NUL, querydict_without_nul
 
 MACHINE_PREFIXES = ("/api/", "/v1/", "/beacon/", "/sourceConfig/")
 
@@ -45,4 +48,26 @@ class TrackingFastPathMiddleware:
             # client gets a 500 and retries (every Segment library does), and Django drops the connection.
             connection.health_check_done = True
             return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)
+
+
+class QueryNulStripMiddleware:
+    """Pages never see a NUL byte in a query parameter: it is removed before any view reads `request.GET`
+    (nor an empty admin `_to_field`).
+
+    PostgreSQL refuses NUL in text, so a search or filter value carrying one would fail its query (a 500).
+    The machine APIs keep theirs and answer 400 naming the parameter.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if ("%00" in query or NUL in query) and not request.path.startswith(MACHINE_PREFIXES):
+            request.GET = querydict_without_nul(request.GET)
+        if "_to_field=" in query and not request.GET.get(TO_FIELD_VAR, "x"):
+            # Django's admin change form looks an empty `_to_field` up as a field name (a KeyError, a 500).
+            request.GET = request.GET.copy()
+            del request.GET[TO_FIELD_VAR]
         return self.get_response(request)

@@ -98,7 +98,7 @@ def _deals(query: str, user) -> SearchGroup | None:
 
 
 def _profiles(query: str, user) -> SearchGroup | None:
-    from profiles import profile_selectors
+    from profiles.unify import selectors as profile_selectors
 
     if not user.has_perm("profiles.view_profile"):
         return None

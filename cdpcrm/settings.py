@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "template_partials",
     "phonenumber_field",
     "simple_history",
+    "csp",
     "axes",
     "common.security",
     "cdpcrm",
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "pipeline",
     "tickets",
     "profiles",
+    "profiles.connectors",
     "segments",
     "segments.journeys",
     "segments.webhooks",
@@ -82,6 +85,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "cdpcrm.middleware.TrackingFastPathMiddleware",
+    "cdpcrm.middleware.QueryNulStripMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -246,6 +251,28 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from this origin, no inline script or event handler
+# (page scripts live in static files and read their data from json_script blocks or data- attributes).
+# Styles allow inline `style` attributes, which templates, the admin and the vendored libraries set; an
+# inline style cannot run code. CSP_REPORT_ONLY=1 sends the policy as report-only (to try a change out).
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # Caches: Redis when REDIS_URL/CACHE_URL is set (shared rate limits across workers), local memory otherwise.
 CACHE_URL = os.environ.get("CACHE_URL", "")
@@ -313,6 +340,8 @@ INGEST_DRAIN_DELAY_MS = env_int("INGEST_DRAIN_DELAY_MS", 250)
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 # Batches waiting longer than this make /healthz report ingestion as degraded.
 INGEST_STUCK_AFTER_SECONDS = env_int("INGEST_STUCK_AFTER_SECONDS", 300)
+# /readyz: workers are stale when beat's 30-second heartbeat has not been run for this long.
+WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 90)
 INGEST_BATCH_RETENTION_DAYS = env_int("INGEST_BATCH_RETENTION_DAYS", 7)  # processed inbox rows kept
 ANALYTICS_SETTINGS_MAX_AGE = env_int("ANALYTICS_SETTINGS_MAX_AGE", 300)
 # The space id in Segment-style Profile API paths (/v1/spaces/<id>/collections/users/profiles/...).
@@ -371,11 +400,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never end the worker: reconnect for as long as it takes (Celery's default gives up
+# after 100 attempts, about 45 minutes of backoff, and the worker exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes; its late ack is lost with the connection, so the
+# broker redelivers it and the second run is a no-op (tasks are idempotent). Stated, as Celery 6 flips it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [
     Queue(name) for name in ("default", "ingest", "segments", "journeys", "activation", "email")
 ]
 CELERY_TASK_ROUTES = {
+    "cdpcrm.tasks.*": {"queue": "ingest"},
     "profiles.*": {"queue": "ingest"},
     "segments.tasks.segment_*": {"queue": "segments"},
     "segments.tasks.destination_*": {"queue": "activation"},
@@ -386,9 +423,14 @@ CELERY_TASK_ROUTES = {
     "mail.tasks.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
+    # /readyz reports the workers stale when this heartbeat row is older than WORKER_STALE_AFTER_SECONDS.
+    "workers-heartbeat": {"task": "cdpcrm.tasks.worker_heartbeat_task", "schedule": 30.0},
     "profiles-sweep-inbox": {"task": "profiles.tasks.batches_sweep_task", "schedule": 30.0},
     "profiles-purge-inbox": {"task": "profiles.tasks.batches_purge_task", "schedule": 3600.0},
     "profiles-computed-traits": {"task": "profiles.tasks.computed_traits_recompute_task", "schedule": 3600.0},
+    # Shop checkouts left open past their source's delay become Cart Abandoned (indexed rows, per shop).
+    "connectors-carts-abandon": {"task": "profiles.connectors.tasks.carts_abandon_task", "schedule": 60.0},
+    "connectors-purge": {"task": "profiles.connectors.tasks.connectors_purge_task", "schedule": 3600.0},
     "segments-recompute-all": {"task": "segments.tasks.segment_recompute_all_task", "schedule": 3600.0},
     "segments-windows-schedule": {"task": "segments.tasks.segment_windows_schedule_task", "schedule": 1800.0},
     # Windows close within this many seconds of their moment, in both modes (indexed rows, no etas).
@@ -418,7 +460,12 @@ JOURNEYS_SWEEP_BATCH = env_int("JOURNEYS_SWEEP_BATCH", 1000)
 JOURNEYS_EVENT_MAX_AGE_HOURS = env_int("JOURNEYS_EVENT_MAX_AGE_HOURS", 72)
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this many seconds (Redis has no per-consumer acks).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+    # health_check_interval: redis-py PINGs an idle connection before using it, so a connection a restarted
+    # Redis (or a proxy) dropped is noticed and replaced instead of failing the next command.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        "health_check_interval": 25,
+    }
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,10 @@
 
 from django.urls import include, path
 
-from profiles.tracking_urls import root_urlpatterns
+from profiles.tracking.urls import root_urlpatterns
 
-urlpatterns = [path("v1/", include("profiles.tracking_urls")), *root_urlpatterns]
+urlpatterns = [
+    path("v1/webhooks/", include("profiles.connectors.urls")),
+    path("v1/", include("profiles.tracking.urls")),
+    *root_urlpatterns,
+]

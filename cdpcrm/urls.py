@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from profiles.segment_profile_api import profile_api as segment_profile_api
-from profiles.tracking_urls import root_urlpatterns as tracking_root_urlpatterns
+from profiles.tracking.urls import root_urlpatterns as tracking_root_urlpatterns
+from profiles.unify.segment_api import profile_api as segment_profile_api
 
 from . import account, views
 from .api import router
@@ -17,6 +17,7 @@ handler500 = "cdpcrm.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("search/", views.search, name="search"),
     path("reports/", views.reports, name="reports"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("mail/", include("contacts.mail.urls")),
     path("deals/", include("pipeline.urls")),
     path("tickets/", include("tickets.urls")),
+    path("cdp/connectors/", include("profiles.connectors.page_urls")),
     path("cdp/", include("profiles.urls")),
     path("segments/", include("segments.urls")),
     path(
@@ -46,9 +48,14 @@ urlpatterns = [
         name="segment_profile_api",
     ),
     path("journeys/", include("segments.journeys.urls")),
-    path("v1/", include("profiles.tracking_urls")),
+    path("v1/webhooks/", include("profiles.connectors.urls")),
+    path("v1/", include("profiles.tracking.urls")),
     *tracking_root_urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("api/", include(router.urls)),
 ]

@@ -5,9 +5,12 @@ a delete that other rows protect is a 409 that names them; a write naming a fiel
 have is a 400 naming it instead of being dropped.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
+from django_filters import rest_framework as filters
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -102,3 +105,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
     @property
     def max_page_size(self) -> int:
         return settings.API_MAX_PAGE_SIZE
+
+
+class IsoDateTimeUtcFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter whose value reaches the database in UTC: Python accepts UTC offsets up to
+    +-23:59 that PostgreSQL refuses past +-15:59 (a DataError, a 500)."""
+
+    def filter(self, qs, value):
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC)
+        return super().filter(qs, value)

@@ -1,5 +1,7 @@
 """Form helpers shared by every app's forms."""
 
+import datetime
+
 from django import forms
 
 
@@ -39,3 +41,12 @@ class BootstrapFormMixin:
             if "is-invalid" not in widget.attrs.get("class", ""):
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
             widget.attrs["aria-invalid"] = "true"
+
+
+class UtcDateTimeField(forms.DateTimeField):
+    """A date-time typed with any UTC offset Python accepts (up to +-23:59), kept in UTC: PostgreSQL refuses
+    offsets past +-15:59, so an aware value is converted before it reaches the database."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        return result.astimezone(datetime.UTC) if result is not None and result.tzinfo else result

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
+from common.params import is_id
+
 PICKER_LIMIT = 20
 QUERY_MAX_LENGTH = 100
 
@@ -66,7 +68,7 @@ class PickerSelect(forms.Select):
         if field is not None and field.empty_label is not None:
             options.append(self.create_option(name, "", field.empty_label, not selected, 0))
         if selected and field is not None:
-            records = field.queryset.filter(pk__in=[v for v in selected if v.isdigit()])
+            records = field.queryset.filter(pk__in=[v for v in selected if is_id(v)])
             for index, obj in enumerate(records, start=1):
                 text = field.label_from_instance(obj)
                 option = self.create_option(name, str(obj.pk), text, True, index)
@@ -130,5 +132,5 @@ def filter_picker(
 
 def user_current(users, value: str) -> dict | None:
     """The picker option of the user whose id `value` is, if there is one."""
-    user = users.filter(pk=value).first() if str(value).isdigit() else None
+    user = users.filter(pk=value).first() if is_id(value) else None
     return picker_option(user.pk, user_label(user), user_sub(user)) if user else None

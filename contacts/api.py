@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from rest_framework import authentication, exceptions, serializers, viewsets
 
-from common.api import StrictModelSerializer
+from common.api import IsoDateTimeUtcFilter, StrictModelSerializer
 from common.security.authentication import ApiTokenAuthentication
 
 from . import services
@@ -244,9 +244,9 @@ class LoyaltyNoteSerializer(StrictModelSerializer):
 class ContactFilter(filters.FilterSet):
     tag = filters.CharFilter(field_name="tags__name", lookup_expr="iexact", distinct=True)
     email = filters.CharFilter(lookup_expr="iexact")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    updated_after = IsoDateTimeUtcFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = IsoDateTimeUtcFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = IsoDateTimeUtcFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Contact
@@ -255,7 +255,7 @@ class ContactFilter(filters.FilterSet):
 
 class CompanyFilter(filters.FilterSet):
     domain = filters.CharFilter(lookup_expr="iexact")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_after = IsoDateTimeUtcFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Company
@@ -263,8 +263,8 @@ class CompanyFilter(filters.FilterSet):
 
 
 class ActivityFilter(filters.FilterSet):
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeUtcFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeUtcFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Activity
@@ -273,8 +273,8 @@ class ActivityFilter(filters.FilterSet):
 
 class TaskFilter(filters.FilterSet):
     done = filters.BooleanFilter(field_name="done_at", lookup_expr="isnull", exclude=True)
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = IsoDateTimeUtcFilter(field_name="due_at", lookup_expr="lt")
+    due_after = IsoDateTimeUtcFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task

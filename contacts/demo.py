@@ -1,17 +1,20 @@
 """Demo CRM data for Modish, an online fashion retailer: companies, contacts, activities, tasks, loyalty.
 
-Deterministic (one seeded Random) and idempotent: the data set is written in one transaction, and a
-second run finds the marker company and creates nothing. Rows go in with bulk_create, so the whole
-set loads in seconds.
+Deterministic (one seeded Random) and idempotent: every run generates the same data set and writes, in
+one transaction, the companies (by domain) and contacts (by e-mail) that are missing with their tags,
+activities, tasks and loyalty ledgers, so a second run creates nothing and a run after some demo rows were
+deleted brings them back. Rows go in with bulk_create, so the whole set loads in seconds.
 """
 
 import datetime
 import random
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, RecentView, SavedView, Tag, Task
+from .search_text import search_text_for
 
 SEED = 20261129
 MARKER_DOMAIN = "modish-hq.example"
@@ -250,30 +253,30 @@ def _lists_demo(users: dict) -> None:
 
 
 def demo_load(*, users: dict, stdout, contacts: int = 2000, companies: int = 300) -> None:
-    if Company.objects.filter(domain=MARKER_DOMAIN).exists():
-        _lists_demo(users)
-        stdout.write("contacts: demo data already present, nothing to do\n")
-        return
     with transaction.atomic():
         counts = _load(users=users, n_contacts=contacts, n_companies=companies)
         _lists_demo(users)
+    if not any(counts.values()):
+        stdout.write("contacts: demo data already present, nothing to do\n")
+        return
     stdout.write(
         "contacts: {companies} companies, {contacts} contacts, {activities} activities, {tasks} tasks, "
         "{loyalty} loyalty members ({notes} ledger entries)\n".format(**counts)
     )
 
 
-def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
-    rng = random.Random(SEED)
-    now = timezone.now()
-    sellers = [users[name] for name in ("sales", "sales2", "sales3") if name in users]
-    support = [users[name] for name in ("support", "support2") if name in users] or sellers
-    staff = sellers + support
+def _sellers(users: dict) -> list:
+    return [users[name] for name in ("sales", "sales2", "sales3") if name in users]
 
-    tags = {}
-    for name, color in TAGS:
-        tags[name], _ = Tag.objects.get_or_create(name=name, defaults={"color": color})
 
+def demo_company_domains(*, users: dict, count: int) -> list[str]:
+    """Domains of the first `count` demo companies in the order they are generated (the marker first),
+    whatever their ids: the pipeline demo gives its deals to these."""
+    rows, _kinds = _companies_plan(rng=random.Random(SEED), users=users, sellers=_sellers(users), count=count)
+    return [row.domain for row in rows]
+
+
+def _companies_plan(*, rng: random.Random, users: dict, sellers: list, count: int) -> tuple[list, list]:
     # Companies: Modish itself (the marker) and its partners, suppliers, gifting clients and boutiques.
     company_rows = [
         Company(
@@ -287,7 +290,7 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
     ]
     used_names = {"Modish"}
     kinds_for_company: list[tuple] = []
-    while len(company_rows) < n_companies:
+    while len(company_rows) < count:
         kind = rng.choices(COMPANY_KINDS, weights=[k[1] for k in COMPANY_KINDS])[0]
         industry, _, stems, suffixes, _ = kind
         name = f"{rng.choice(stems)} {rng.choice(suffixes)}"
@@ -309,8 +312,29 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
             )
         )
         kinds_for_company.append(kind)
-    Company.objects.bulk_create(company_rows, batch_size=500)
-    company_by_domain = dict(Company.objects.filter(domain__endswith=".example").values_list("domain", "pk"))
+    return company_rows, kinds_for_company
+
+
+def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
+    rng = random.Random(SEED)
+    now = timezone.now()
+    sellers = _sellers(users)
+    support = [users[name] for name in ("support", "support2") if name in users] or sellers
+    staff = sellers + support
+
+    tags = {}
+    for name, color in TAGS:
+        tags[name], _ = Tag.objects.get_or_create(name=name, defaults={"color": color})
+
+    company_rows, kinds_for_company = _companies_plan(
+        rng=rng, users=users, sellers=sellers, count=n_companies
+    )
+    domains = [c.domain for c in company_rows]
+    company_by_domain = dict(Company.objects.filter(domain__in=domains).values_list("domain", "pk"))
+    new_companies = [c for c in company_rows if c.domain not in company_by_domain]
+    Company.objects.bulk_create(new_companies, batch_size=500)
+    company_by_domain = dict(Company.objects.filter(domain__in=domains).values_list("domain", "pk"))
+    new_company_ids = {company_by_domain[c.domain] for c in new_companies}
     partner_companies = [
         (company_by_domain[c.domain], c, kind)
         for c, kind in zip(company_rows[1:], kinds_for_company, strict=True)
@@ -358,11 +382,25 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
                 owner=rng.choice(sellers) if sellers and rng.random() < 0.92 else None,
                 lifecycle_stage=stage,
                 lead_source=source,
-            )
+                search_text=search_text_for(
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    phone=phone,
+                    company_name=company.name if b2b else "",
+                ),
+            )  # fmt: skip
         )
         is_consumer.append(not b2b)
-    Contact.objects.bulk_create(contact_rows, batch_size=500)
-    pk_by_email = dict(Contact.objects.filter(email__in=used_emails).values_list("email", "pk"))
+
+    def pks_by_email() -> dict[str, int]:
+        found = Contact.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=used_emails)
+        return dict(found.values_list("email_lower", "pk"))
+
+    present = pks_by_email()
+    new_contacts = [c for c in contact_rows if c.email not in present]
+    Contact.objects.bulk_create(new_contacts, batch_size=500)
+    pk_by_email = pks_by_email()
     created_stamps = []
     for contact in contact_rows:
         contact.pk = pk_by_email[contact.email]
@@ -370,7 +408,10 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
         contact.created_at = created
         contact.updated_at = min(now, created + datetime.timedelta(days=rng.randint(0, 200)))
         created_stamps.append(created)
-    Contact.objects.bulk_update(contact_rows, ["created_at", "updated_at"], batch_size=500)
+    Contact.objects.bulk_update(new_contacts, ["created_at", "updated_at"], batch_size=500)
+    # Rows hanging off a contact are written for the contacts created now only; the random draws above
+    # and below still run for every contact, so the new ones get the same data as on the first run.
+    new_ids = {c.pk for c in new_contacts}
 
     # Tags.
     through = Contact.tags.through
@@ -394,6 +435,7 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
             if rng.random() < 0.1:
                 chosen.add("VIP")
         tag_links.extend(through(contact_id=contact.pk, tag_id=tags[name].pk) for name in sorted(chosen))
+    tag_links = [link for link in tag_links if link.contact_id in new_ids]
     through.objects.bulk_create(tag_links, batch_size=1000)
 
     # Activities: a feed for about two thirds of the contacts, plus company-level meetings.
@@ -441,6 +483,11 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
                     author=rng.choice(sellers) if sellers else None,
                 )
             )
+    activity_rows = [
+        a
+        for a in activity_rows
+        if a.contact_id in new_ids or (a.contact_id is None and a.company_id in new_company_ids)
+    ]
     Activity.objects.bulk_create(activity_rows, batch_size=1000)
 
     # Tasks: a realistic open/done mix, and a guaranteed set for "sales" (overdue, today, upcoming).
@@ -478,6 +525,7 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
                     contact_id=contact.pk,
                 )
             )
+    task_rows = [t for t in task_rows if t.contact_id in new_ids]
     Task.objects.bulk_create(task_rows, batch_size=1000)
 
     # Loyalty: about 40% of consumers, each with a ledger whose deltas sum to the balance.
@@ -541,6 +589,13 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
             LoyaltyAccount(contact_id=contact.pk, tier=tier, points_balance=balance, member_since=since)
         )
         ledgers.append(notes)
+    enrolled = set(
+        LoyaltyAccount.objects.filter(contact_id__in=[a.contact_id for a in accounts]).values_list(
+            "contact_id", flat=True
+        )
+    )
+    kept = [(a, notes) for a, notes in zip(accounts, ledgers, strict=True) if a.contact_id not in enrolled]
+    accounts, ledgers = [a for a, _ in kept], [notes for _, notes in kept]
     LoyaltyAccount.objects.bulk_create(accounts, batch_size=500)
     account_pk = dict(
         LoyaltyAccount.objects.filter(contact_id__in=[a.contact_id for a in accounts]).values_list(
@@ -557,6 +612,7 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
     # A few recently viewed contacts so the home page of "sales" is not empty.
     if seller is not None:
         viewed = [c for c in contact_rows if c.owner_id == seller.pk][:6]
+        viewed = [c for c in viewed if c.pk in new_ids]
         RecentView.objects.bulk_create(
             [
                 RecentView(user=seller, contact_id=c.pk, viewed_at=now - datetime.timedelta(hours=i * 5))
@@ -565,8 +621,8 @@ def _load(*, users: dict, n_contacts: int, n_companies: int) -> dict:
         )
 
     return {
-        "companies": len(company_rows),
-        "contacts": len(contact_rows),
+        "companies": len(new_companies),
+        "contacts": len(new_contacts),
         "activities": len(activity_rows),
         "tasks": len(task_rows),
         "loyalty": len(accounts),

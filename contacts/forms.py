@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from phonenumber_field.formfields import PhoneNumberField
 
-from common.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin, UtcDateTimeField
 from common.pickers import PickerSelect, user_sub
 
 from . import selectors
@@ -154,7 +154,7 @@ class ActivityForm(ServiceForm):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Details")
     direction = forms.ChoiceField(choices=[("", "—"), *Activity.Direction.choices], required=False)
     duration_minutes = forms.IntegerField(min_value=0, max_value=24 * 60, required=False, label="Minutes")
-    occurred_at = forms.DateTimeField(
+    occurred_at = UtcDateTimeField(
         widget=DateTimeLocalInput(), required=False, label="When", help_text="Empty means now."
     )
 
@@ -163,7 +163,7 @@ class TaskForm(ServiceForm):
     """The task form of contact, company and deal pages (one set of labels everywhere)."""
 
     title = forms.CharField(max_length=200)
-    due_at = forms.DateTimeField(widget=DateTimeLocalInput(), required=False, label="Due")
+    due_at = UtcDateTimeField(widget=DateTimeLocalInput(), required=False, label="Due")
     assignee = _owner_field("Assignee")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes")
 

@@ -8,6 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .search_text import company_part_set, search_text_for
+
+# The fields contact search reads (with the company's name): saving any of them refreshes search_text.
+SEARCHED_FIELDS = {"first_name", "last_name", "email", "phone", "company", "company_id"}
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=60, unique=True)
@@ -67,8 +72,26 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        """Saves; a renamed company also rewrites the company part of its contacts' search text (one UPDATE)."""
+        renamed = self.pk is not None and getattr(self, "_saved_name", None) not in (None, self.name)
+        super().save(*args, **kwargs)
+        if renamed:
+            self.contacts.update(search_text=company_part_set(self.name))
+        self._saved_name = self.name
+
     def get_absolute_url(self) -> str:
         return reverse("contacts:company_detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        self.contacts.update(search_text=company_part_set(""))
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        company = super().from_db(db, field_names, values)
+        company._saved_name = company.__dict__.get("name")
+        return company
 
 
 class Contact(models.Model):
@@ -97,6 +120,9 @@ class Contact(models.Model):
     )
     lead_source = models.CharField(max_length=100, blank=True, default="")
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    # What contact search reads (contacts/search_text.py), kept by save() and Company.save(); one trigram
+    # index on PostgreSQL (migration contacts 0007).
+    search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -124,6 +150,15 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.search_text = self.search_text_compute()
+        elif SEARCHED_FIELDS & set(update_fields):
+            self.search_text = self.search_text_compute()
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("contacts:contact_detail", args=[self.pk])
 
@@ -131,6 +166,15 @@ class Contact(models.Model):
     def full_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email
+
+    def search_text_compute(self) -> str:
+        return search_text_for(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.email,
+            phone=self.phone,
+            company_name=self.company.name if self.company_id and self.company else "",
+        )
 
 
 class Activity(models.Model):

@@ -18,6 +18,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from common.params import is_id
+
 from . import search
 from .models import Activity, Company, Contact, LoyaltyNote, RecentView, Tag, Task
 
@@ -124,13 +126,13 @@ def contact_list(
         qs = qs.filter(owner=user)
     elif owner == "none":
         qs = qs.filter(owner__isnull=True)
-    elif owner not in (None, "") and str(owner).isdigit():
+    elif owner not in (None, "") and is_id(owner):
         qs = qs.filter(owner_id=int(owner))
     if lifecycle in Contact.Lifecycle.values:
         qs = qs.filter(lifecycle_stage=lifecycle)
     if tag:
         qs = qs.filter(Exists(Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag__name=tag)))
-    if company not in (None, "") and str(company).isdigit():
+    if company not in (None, "") and is_id(company):
         qs = qs.filter(company_id=int(company))
     return qs.order_by(*CONTACT_SORTS.get(sort, CONTACT_SORTS["name"]))
 
@@ -241,7 +243,7 @@ def company_list(
         qs = qs.filter(owner=user)
     elif owner == "none":
         qs = qs.filter(owner__isnull=True)
-    elif owner not in (None, "") and str(owner).isdigit():
+    elif owner not in (None, "") and is_id(owner):
         qs = qs.filter(owner_id=int(owner))
     if industry:
         qs = qs.filter(industry=industry)

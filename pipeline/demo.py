@@ -1,15 +1,18 @@
 """Demo deals for Modish's B2B sales: a spread of stages, owners, amounts and close dates, with history.
 
-Deterministic (seeded) and idempotent (skips when its deals exist); bulk inserts keep it fast.
+Deterministic (seeded) and idempotent: a run writes the demo deals that are missing (by company and title),
+so a second run creates nothing and deleted demo deals come back; bulk inserts keep it fast.
 """
 
 import datetime
 import random
+from collections import Counter
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.demo import demo_company_domains
 from contacts.models import Activity, Company, Contact
 
 from .models import CurrencySettings, Deal, DealStageChange, ExchangeRate, Pipeline, Stage
@@ -40,6 +43,15 @@ NEXT_STEPS = (
 
 def _title(company: Company, index: int) -> str:
     return f"{company.name}: {PRODUCTS[index % len(PRODUCTS)]}"
+
+
+def _already_there(present: Counter, deal: Deal) -> bool:
+    """Counts down the demo deals found with this title (company name and product; titles can repeat)."""
+    key = deal.title
+    if present[key] > 0:
+        present[key] -= 1
+        return True
+    return False
 
 
 def _owner_order(users: dict) -> list:
@@ -77,13 +89,18 @@ def demo_load(*, users, stdout) -> None:
         stdout.write("pipeline: no default pipeline, skipped")
         return
     _rates_load(timezone.localdate())
-    companies = list(Company.objects.order_by("id")[:80])
+    # The first 80 demo companies in the order the contacts demo generates them, whatever their ids (a
+    # deleted and re-created company keeps its place, so its deals are the same again).
+    domains = demo_company_domains(users=users, count=80)
+    by_domain = {c.domain: c for c in Company.objects.filter(domain__in=domains)}
+    companies = [by_domain[d] for d in domains if d in by_domain] or list(Company.objects.order_by("id")[:80])
     if not companies:
         stdout.write("pipeline: no demo companies, skipped (load contacts first)")
         return
-    if Deal.objects.filter(pipeline=pipeline, company=companies[0], title=_title(companies[0], 0)).exists():
-        stdout.write("pipeline: demo deals already loaded")
-        return
+    titles = {_title(companies[i % len(companies)], i) for i in range(DEAL_COUNT)}
+    present = Counter(
+        Deal.objects.filter(pipeline=pipeline, title__in=titles).values_list("title", flat=True)
+    )
     first_contact = {}
     for contact in Contact.objects.filter(company__in=companies).order_by("company_id", "id"):
         first_contact.setdefault(contact.company_id, contact)
@@ -133,6 +150,10 @@ def demo_load(*, users, stdout) -> None:
             closed_at=closed_at,
         )
         plans.append((deal, created))
+    plans = [plan for plan in plans if not _already_there(present, plan[0])]
+    if not plans:
+        stdout.write("pipeline: demo deals already loaded")
+        return
 
     deals = Deal.objects.bulk_create([deal for deal, _ in plans])
     for deal, (_, created) in zip(deals, plans, strict=True):

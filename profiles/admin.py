@@ -1,7 +1,9 @@
 """Admin for marketers and operators: sources (keys shown once), the inbox, events, profiles."""
 
+from django import forms
 from django.contrib import admin, messages
 
+from .connectors.services import connector_config_problems, connector_config_set
 from .models import (
     ComputedTrait,
     Event,
@@ -13,11 +15,21 @@ from .models import (
     ProfileMerge,
     Source,
 )
-from .services import source_create, source_rotate_key, source_update
+from .sources.services import source_create, source_rotate_key, source_update
+
+
+class SourceAdminForm(forms.ModelForm):
+    def clean_connector_config(self):
+        config = self.cleaned_data.get("connector_config") or {}
+        problems = connector_config_problems(config)
+        if problems:
+            raise forms.ValidationError(problems)
+        return config
 
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceAdminForm
     list_display = (
         "name",
         "kind",
@@ -38,14 +50,18 @@ class SourceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    fields = ("name", "kind", "enabled", *readonly_fields)
+    # connector_config: settings of a connector (docs/connectors.md); its secret is set on the source page.
+    fields = ("name", "kind", "enabled", "connector_config", *readonly_fields)
     actions = ("rotate_keys",)
 
     def save_model(self, request, obj, form, change):
+        config = form.cleaned_data.get("connector_config") or {}
         if change:
             source_update(source=obj, name=obj.name, kind=obj.kind, enabled=obj.enabled)
+            connector_config_set(source=obj, config=config)
             return
         source, write_key = source_create(name=obj.name, kind=obj.kind)
+        connector_config_set(source=source, config=config)
         obj.pk = source.pk
         obj.refresh_from_db()
         if not form.cleaned_data.get("enabled", True):
@@ -146,7 +162,7 @@ class ComputedTraitAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute values for every profile now")
     def recompute(self, request, queryset):
-        from .traits import computed_recompute_all
+        from .unify.computed import computed_recompute_all
 
         done = computed_recompute_all()
         messages.success(request, f"Computed traits recomputed for {done} profiles.")

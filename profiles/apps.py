@@ -1,14 +1,7 @@
-import sqlite3
+"""The CDP app: signal wiring to lower apps, panels on contact and company pages, task registration."""
 
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
-
-
-def _sqlite_real_variable_limit(sender, connection, **kwargs) -> None:
-    # Django 5.2 assumes SQLite's old 999-variable limit and splits bulk inserts; SQLite >= 3.32 allows
-    # 32766, so one ingest batch stays one INSERT (a fixed number of queries per batch).
-    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 32):
-        connection.features.max_query_params = 32766
 
 
 class ProfilesConfig(AppConfig):
@@ -17,15 +10,20 @@ class ProfilesConfig(AppConfig):
     verbose_name = "CDP"
 
     def ready(self) -> None:
-        connection_created.connect(_sqlite_real_variable_limit, dispatch_uid="profiles_sqlite_variable_limit")
+        from .ingest.store import sqlite_variable_limit_raise
+
+        connection_created.connect(sqlite_variable_limit_raise, dispatch_uid="profiles_sqlite_variable_limit")
 
         from django.db.models.signals import post_delete, post_save
 
         from contacts.models import Contact
         from contacts.panels import Panel, company_panel_register, contact_panel_register
 
+        # Celery discovers only `<app>.tasks`: the sub-packages' tasks are registered here (names unchanged).
+        from .ingest import tasks as ingest_tasks  # noqa: F401
         from .models import Source
         from .receivers import contact_saved, sources_changed
+        from .unify import tasks as unify_tasks  # noqa: F401
 
         post_save.connect(contact_saved, sender=Contact, dispatch_uid="profiles_contact_link")
         post_save.connect(sources_changed, sender=Source, dispatch_uid="profiles_source_saved")
@@ -34,7 +32,7 @@ class ProfilesConfig(AppConfig):
         from contacts.mail.registry import contact_resolver_register
         from contacts.mail.signals import mail_engaged
 
-        from .mail_events import contacts_by_identity, mail_engaged_received
+        from .sources.mail_events import contacts_by_identity, mail_engaged_received
 
         mail_engaged.connect(mail_engaged_received, dispatch_uid="profiles_mail_engaged")
         contact_resolver_register(contacts_by_identity)

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
+from .ingest.inbox import batch_accept, request_info_now
 from .models import Event, Source
-from .offline import offline_csv_import
-from .services import batch_accept, request_info_now, source_create
+from .sources.offline import offline_csv_import
+from .sources.services import source_create
 
 SEED = 5
 KNOWN_CONTACTS = 150

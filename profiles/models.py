@@ -18,6 +18,13 @@ class Source(models.Model):
         ECOMMERCE = "ecommerce", "E-commerce"
         SUPPORT = "support", "Support"
         OFFLINE = "offline", "Offline"
+        # Connectors: a vendor's webhooks in at /v1/webhooks/<id>/<kind> (profiles/connectors/).
+        SHOPIFY = "shopify", "Shopify (webhooks)"
+        STRIPE = "stripe", "Stripe (webhooks)"
+        SENDGRID = "sendgrid", "SendGrid (Event Webhook)"
+        MAILCHIMP = "mailchimp", "Mailchimp (webhooks)"
+        GOOGLE_ADS = "google_ads", "Google Ads lead form"
+        LEAD_WEBHOOK = "lead_webhook", "Lead webhook (any ad network)"
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -31,6 +38,9 @@ class Source(models.Model):
     events_rejected = models.PositiveBigIntegerField(default=0)
     last_event_at = models.DateTimeField(null=True, blank=True)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
+    # A connector's signing secret (the vendor's, or one made here to paste into the vendor) and settings.
+    connector_secret = models.CharField(max_length=255, blank=True, default="")
+    connector_config = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +63,22 @@ class Source(models.Model):
     @property
     def is_browser(self) -> bool:
         return self.kind == self.Kind.WEBSITE
+
+    @property
+    def is_connector(self) -> bool:
+        return self.kind in CONNECTOR_KINDS
+
+
+CONNECTOR_KINDS = frozenset(
+    {
+        Source.Kind.SHOPIFY,
+        Source.Kind.STRIPE,
+        Source.Kind.SENDGRID,
+        Source.Kind.MAILCHIMP,
+        Source.Kind.GOOGLE_ADS,
+        Source.Kind.LEAD_WEBHOOK,
+    }
+)
 
 
 class IngestBatch(models.Model):
@@ -136,7 +162,7 @@ class IngestError(models.Model):
 
 
 class Profile(models.Model):
-    """One customer as seen by the CDP. Identity resolution and merges live in profiles/identity.py.
+    """One customer as seen by the CDP. Identity resolution and merges live in profiles/unify/ (resolution.py, merge.py).
 
     A merged-away profile keeps its row (merged_into points to the survivor) so its ledger stays readable
     and it can be split back out; it holds no identities or events while merged.
@@ -145,7 +171,7 @@ class Profile(models.Model):
     traits = models.JSONField(default=dict, blank=True)
     # trait name -> ISO time of the event that set it: traits merge latest-wins by event time.
     trait_times = models.JSONField(default=dict, blank=True, db_default=models.Value({}, models.JSONField()))
-    # computed trait key -> value, maintained by profiles/traits.py.
+    # computed trait key -> value, maintained by profiles/unify/computed.py.
     computed_traits = models.JSONField(
         default=dict, blank=True, db_default=models.Value({}, models.JSONField())
     )
@@ -175,7 +201,12 @@ class Profile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.traits.get("email") or self.traits.get("name") or f"Profile {self.pk}"
+        # Traits are whatever JSON a client sent: only a non-empty string names the profile.
+        for key in ("email", "name"):
+            value = self.traits.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+        return f"Profile {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("profiles:profile_detail", args=[self.pk])
@@ -236,7 +267,8 @@ class Group(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return self.traits.get("name") or self.group_id
+        name = self.traits.get("name")
+        return name if isinstance(name, str) and name.strip() else self.group_id
 
 
 class ComputedTrait(models.Model):

@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from . import hotpath
 from .signals import profiles_changed
-from .traits import contact_link_profile
+from .tracking import cache as tracking_cache
+from .unify.contact import contact_link_profile
 
 
 def contact_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
@@ -23,4 +23,4 @@ def contact_saved(sender, instance, created, update_fields=None, **kwargs) -> No
 
 def sources_changed(sender, **kwargs) -> None:
     """A source was saved or deleted: every web process re-reads sources on its next tracking request."""
-    hotpath.sources_changed()
+    tracking_cache.sources_changed()

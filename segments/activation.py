@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from common import outbound
 from contacts import services as contact_services
+from profiles.unify.contact import contacts_for_profiles
 
 from .consent import contact_refusals
 from .models import Delivery, Destination
-from .rules.crm import contacts_for_profiles
 
 MAX_ATTEMPTS = 14  # 1, 2, 4, ... 128 minutes, then every 4 hours: the last attempt is about a day later
 LEASE = datetime.timedelta(minutes=5)

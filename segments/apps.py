@@ -8,8 +8,8 @@ class SegmentsConfig(AppConfig):
     def ready(self) -> None:
         from contacts.panels import Panel, contact_panel_register
         from contacts.signals import crm_changed
-        from profiles.segment_profile_api import audience_provider_register
         from profiles.signals import profiles_changed
+        from profiles.unify.segment_api import audience_provider_register
 
         from . import receivers, selectors
 

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 
 from contacts.mail.unsubscribe import addresses_unsubscribed
 from profiles.models import Identity, Profile
-
-from .rules.crm import contacts_for_profiles
+from profiles.unify.contact import contacts_for_profiles
 
 PURPOSES = ("email", "tasks", "crm", "webhook", "advertising", "journeys")
 UNSUBSCRIBED = "unsubscribed"

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from pipeline.models import Deal, Stage
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Source
-from profiles.services import batch_accept, request_info_now
 
 from .models import Destination, Segment
 from .services import segment_save

@@ -3,8 +3,9 @@
 from .tasks import segment_crm_changed_task, segment_profiles_changed_task
 
 
-def on_profiles_changed(sender, profile_ids, **kwargs) -> None:
-    ids = sorted({int(pid) for pid in profile_ids})
+def on_profiles_changed(sender, profile_ids, merged_profile_ids=(), **kwargs) -> None:
+    # Profiles merged away are re-checked too: they no longer match anything, so they leave their segments.
+    ids = sorted({int(pid) for pid in (*profile_ids, *merged_profile_ids)})
     if ids:
         segment_profiles_changed_task.delay(ids, ["events", "traits"])
 

@@ -79,10 +79,11 @@ def segment_size_series(*, segment: Segment, days: int = 90) -> list[dict]:
 
 
 def segment_members(*, segment: Segment, search: str = "") -> QuerySet[Membership]:
-    """Current members, newest first; `search` matches an identifier or the name/email trait."""
-    members = Membership.objects.filter(segment=segment, exited_at__isnull=True).select_related(
-        "profile", "profile__contact"
-    )
+    """Current members, newest first; `search` matches an identifier or the name/email trait. A profile
+    merged away since the last evaluation is left out (its membership closes on the next re-check)."""
+    members = Membership.objects.filter(
+        segment=segment, exited_at__isnull=True, profile__merged_into__isnull=True
+    ).select_related("profile", "profile__contact")
     search = search.strip()
     if search:
         members = members.filter(

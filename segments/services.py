@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
@@ -90,13 +90,32 @@ class SegmentInUse(Exception):
         super().__init__(f"“{segment.name}” is used by {' and '.join(parts)}; change those first.")
 
 
+DELETE_ATTEMPTS = 3
+
+
 def segment_delete(*, segment: Segment) -> None:
-    """Delete a segment and its memberships, unless another segment's rule or a journey uses it."""
+    """Delete a segment and its memberships, unless another segment's rule or a journey uses it.
+
+    The delete first takes the segment row lock every evaluation holds, so it waits for a running one (its
+    first evaluation starts right after the create) to commit, and an evaluation that starts meanwhile
+    waits and then finds no segment. The rows it deletes with the segment are collected only after that,
+    so none an evaluation just wrote is left pointing at a deleted segment. A deadlock with a window sweep
+    (which holds expiry rows, then waits for the segment) is retried."""
     users = segments_using([segment.pk])[segment.pk]
     others = segment_users({segment.pk})[segment.pk]
     if users or others:
         raise SegmentInUse(segment, users, others)
-    segment.delete()
+    for attempt in range(DELETE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                locked = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+                if locked is not None:
+                    locked.delete()
+            return
+        except OperationalError:
+            if attempt == DELETE_ATTEMPTS - 1:
+                raise
+            logger.info("segment %s: delete met a concurrent evaluation, retrying", segment.pk)
 
 
 def segment_recompute(*, segment_id: int, now: datetime.datetime | None = None) -> tuple[int, int]:
@@ -308,7 +327,12 @@ def _windows_record(*, segment_id: int, now: datetime.datetime, profile_ids: lis
         for due_at, ids in expiries.items()
         for pid in ids
     ]
-    WindowExpiry.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    try:
+        WindowExpiry.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    except IntegrityError:
+        if Segment.objects.filter(pk=segment_id).exists():
+            raise
+        return 0  # the segment was deleted since it was read: nothing to expire
     return len(expiries)
 
 

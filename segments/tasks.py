@@ -41,7 +41,7 @@ def segment_profiles_changed_task(profile_ids: list[int], facts: list[str]) -> N
     max_retries=5,
 )
 def segment_crm_changed_task(contact_ids: list[int], fact: str) -> None:
-    from .rules.crm import profile_ids_for_contacts
+    from profiles.unify.contact import profile_ids_for_contacts
 
     profile_ids = profile_ids_for_contacts(contact_ids=contact_ids)
     services.segments_profiles_recheck(profile_ids=profile_ids, facts={fact})
@@ -103,5 +103,5 @@ def _schedule_retry(delivery) -> None:
     from celery import current_app as app
 
     if delivery is None or delivery.status != "retrying" or app.conf.task_always_eager:
-        return  # in eager mode the periodic sweep (or `manage.py segments_deliver`) sends retries
+        return  # in eager mode the periodic sweep (`manage.py periodic`, every minute) sends retries
     destination_deliver_task.apply_async(args=[delivery.pk], eta=delivery.next_attempt_at)

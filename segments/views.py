@@ -1,7 +1,6 @@
 """Segment pages: list, detail (members, size chart, destinations and deliveries), CSV export, the contact
 panel, and the JSON endpoints the admin rule builder calls (suggestions, preview)."""
 
-import csv
 import json
 
 from django.contrib import messages
@@ -11,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from common.csv import csv_response as spreadsheet_response
 from common.security.audit import audit_record
 from contacts.models import Contact
 from profiles.models import Profile
@@ -80,16 +80,8 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return csv_response(segment=segment, traits=traits)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_response(*, segment: Segment, traits: list[str]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
     def rows():
-        yield writer.writerow(["profile_id", "entered_at", "email", "user_id", *traits])
         members = selectors.segment_members(segment=segment).order_by("id")
         last_id = 0
         while True:
@@ -101,21 +93,21 @@ def csv_response(*, segment: Segment, traits: list[str]) -> StreamingHttpRespons
                 ids = found.get(m.profile_id, {})
                 values = [m.profile.traits.get(t, "") for t in traits]
                 values = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
-                yield writer.writerow(
-                    [
-                        m.profile_id,
-                        m.entered_at.isoformat(),
-                        ";".join(ids.get("email", [])),
-                        ";".join(ids.get("user_id", [])),
-                        *values,
-                    ]
-                )
+                yield [
+                    m.profile_id,
+                    m.entered_at.isoformat(),
+                    ";".join(ids.get("email", [])),
+                    ";".join(ids.get("user_id", [])),
+                    *values,
+                ]
             last_id = chunk[-1].id
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-") or "segment"
-    response["Content-Disposition"] = f'attachment; filename="segment-{slug}.csv"'
-    return response
+    return spreadsheet_response(
+        filename=f"segment-{slug}.csv",
+        header=["profile_id", "entered_at", "email", "user_id", *traits],
+        rows=rows(),
+    )
 
 
 @require_POST

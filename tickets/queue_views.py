@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
 from common.htmx import error_text
+from common.params import is_id
 from common.pickers import filter_picker
 from contacts.lists.bulk import bulk_action, bulk_back_url, bulk_ids, bulk_tag_names
 from contacts.lists.registry import BulkAction, Column, ListSpec, list_register
@@ -140,7 +141,7 @@ def _assignee(request: HttpRequest):
     value = request.POST.get("assignee", "")
     if value == "none":
         return None
-    agent = selectors.agent_list().filter(pk=value).first() if value.isdigit() else None
+    agent = selectors.agent_list().filter(pk=value).first() if is_id(value) else None
     if agent is None:
         raise ValidationError("Pick an agent.")
     return agent

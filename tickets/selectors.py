@@ -19,8 +19,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Least
 
+from common.params import is_id
 from contacts.models import Contact
-from contacts.search import any_of, text_q
+from contacts.search import any_of, contact_term_q, text_q
 
 from .models import DONE_STATUSES, PRIORITY_RANK, Priority, Ticket, TicketEvent, TicketMessage
 from .sla import breached_q, breaching_within_q
@@ -121,12 +122,12 @@ def ticket_search_q(query: str) -> Q:
     q = Q()
     for term in query.split():
         ref = term.lstrip("#")
-        customers = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
+        customers = Contact.objects.filter(contact_term_q(term)).values("pk")
         branches = [
             Ticket.objects.filter(text_q(term, ("subject",))),
             Ticket.objects.filter(contact__in=customers),
         ]
-        if ref.isdigit() and len(ref) < 19:
+        if is_id(ref):
             branches.append(Ticket.objects.filter(pk=int(ref)))
         q &= any_of(Ticket, *branches)
     return q
@@ -136,7 +137,7 @@ def ticket_search(*, query: str, limit: int = 20) -> list[Ticket]:
     """The best matches for a search box: the reference or exact subject first, then subject prefixes."""
     query = (query or "").strip()
     ref = query.lstrip("#")
-    exact = Q(subject__iexact=query) | (Q(pk=int(ref)) if ref.isdigit() and len(ref) < 19 else Q(pk__in=[]))
+    exact = Q(subject__iexact=query) | (Q(pk=int(ref)) if is_id(ref) else Q(pk__in=[]))
     rank = Case(
         When(exact, then=Value(0)),
         When(subject__istartswith=query, then=Value(1)),

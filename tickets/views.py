@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.htmx import error_text, toast
+from common.params import id_param, is_id
 from contacts.mail.models import EmailTemplate
 from contacts.mail.sending import draft_render
 from contacts.models import Company, Contact, LoyaltyAccount
@@ -49,7 +50,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
         contact = form.cleaned_data.get("contact") if hasattr(form, "cleaned_data") else None
     else:
         contact_id = request.GET.get("contact", "")
-        contact = Contact.objects.filter(pk=contact_id).first() if contact_id.isdigit() else None
+        contact = Contact.objects.filter(pk=contact_id).first() if is_id(contact_id) else None
         form = TicketCreateForm(initial={"contact": contact, "assignee": request.user.pk})
     return render(request, "tickets/ticket_form.html", {"form": form, "contact": contact})
 
@@ -167,7 +168,9 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_reply_template(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: the reply box filled from an e-mail template, its merge fields rendered for this ticket."""
     ticket = get_object_or_404(Ticket.objects.select_related("contact", "contact__company"), pk=pk)
-    template = EmailTemplate.objects.filter(pk=request.GET.get("template") or 0, is_active=True).first()
+    template = EmailTemplate.objects.filter(
+        pk=id_param(request.GET.get("template")) or 0, is_active=True
+    ).first()
     body = ""
     if template is not None:
         extra = {
@@ -214,14 +217,14 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             done = "Priority updated; SLA targets recalculated."
         elif "assignee" in post:
             value = post["assignee"]
-            agent = selectors.agent_list().filter(pk=value).first() if value.isdigit() else None
+            agent = selectors.agent_list().filter(pk=value).first() if is_id(value) else None
             if value and agent is None:
                 raise ValidationError({"assignee": "Pick an agent."})
             services.ticket_assign(user=request.user, ticket=ticket, assignee=agent)
             done = "Assignee updated."
         elif "team" in post:
             value = post["team"]
-            team = Team.objects.filter(pk=value).first() if value.isdigit() else None
+            team = Team.objects.filter(pk=value).first() if is_id(value) else None
             services.ticket_team_change(user=request.user, ticket=ticket, team=team)
             done = "Team updated."
         elif "tags" in post:
@@ -232,7 +235,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             done = "Tags updated."
         elif "satisfaction_rating" in post:
             rating = post["satisfaction_rating"]
-            if not rating.isdigit():
+            if not is_id(rating):
                 raise ValidationError({"satisfaction_rating": "Rate from 1 to 5."})
             services.ticket_satisfaction_set(
                 user=request.user,

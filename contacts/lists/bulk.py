@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 
+from common.params import is_id
+
 from .registry import ListSpec
 
 MAX_SELECTION = 500  # a page holds at most 100 rows; the margin is for "select" across a few pages
@@ -24,7 +26,7 @@ def bulk_ids(request: HttpRequest, spec: ListSpec) -> list[int]:
     ids = []
     for raw in request.POST.getlist("ids"):
         raw = raw.strip()
-        if raw.isdigit() and len(raw) < 19:
+        if is_id(raw):
             ids.append(int(raw))
     ids = list(dict.fromkeys(ids))
     if not ids:

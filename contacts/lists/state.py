@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, QueryDict
 
+from common.params import is_id
+
 from .registry import Column, ListSpec
 
 STATE_KEYS = ("sort", "cols", "per_page", "saved")
@@ -107,7 +109,7 @@ def list_state_from(data: QueryDict, spec: ListSpec) -> ListState:
         sort = spec.default_sort
     raw_columns = data.getlist("col") or clean_param(data.get("cols", ""), max_length=1000).split(",")
     per_page = clean_param(data.get("per_page", ""))
-    per_page = int(per_page) if per_page.isdigit() and int(per_page) in spec.page_sizes else 0
+    per_page = int(per_page) if is_id(per_page) and int(per_page) in spec.page_sizes else 0
     saved = clean_param(data.get("saved", ""))
     page = clean_param(data.get("page", ""), max_length=12)
     return ListState(
@@ -116,8 +118,8 @@ def list_state_from(data: QueryDict, spec: ListSpec) -> ListState:
         sort=sort,
         column_keys=_columns(spec, [key.strip() for key in raw_columns]),
         per_page=per_page or spec.default_page_size,
-        page=page if page.isdigit() or page == "last" else "1",
-        saved_id=int(saved) if saved.isdigit() and len(saved) < 12 else None,
+        page=page if is_id(page) or page == "last" else "1",
+        saved_id=int(saved) if is_id(saved) else None,
     )
 
 

@@ -1,8 +1,9 @@
 """What every list page renders around its rows, and the saved-view endpoints (save, update, delete)."""
 
+__all__ = ["list_context", "list_page"]
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -12,14 +13,9 @@ from common.htmx import error_text
 
 from ..models import SavedView
 from . import saved
+from .paging import list_page
 from .registry import ListSpec, list_get
 from .state import ListState, list_state_from
-
-
-def list_page(queryset, state: ListState):
-    """The page of rows the state asks for ("last", or out of range: the nearest page)."""
-    paginator = Paginator(queryset, state.per_page)
-    return paginator.get_page(paginator.num_pages if state.page == "last" else state.page)
 
 
 def list_context(request: HttpRequest, state: ListState, page_obj) -> dict:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
-from .models import EmailTemplate, Mailbox, MailMessage
+from .models import EmailTemplate, Mailbox, MailMessage, Signature
 from .parse import message_parse
 from .registry import MAILBOX_KINDS
 from .sales import SalesHandler
@@ -142,46 +142,62 @@ def _history(mailbox: Mailbox, contacts: list[Contact]) -> int:
 
 
 def demo_load(*, users: dict, stdout) -> None:
-    if Mailbox.objects.filter(is_demo=True).exists():
-        stdout.write("mail: demo data already present, nothing to do\n")
-        return
+    """Creates the demo mailboxes, templates and signature that are missing (a mailbox with its history),
+    so a second run creates nothing and deleted demo rows come back."""
     sales = users["sales"]
+    made = []
     with transaction.atomic():
-        mailbox = Mailbox.objects.create(
+        mailbox, created = Mailbox.objects.get_or_create(
             name="Sam's mailbox (demo)",
-            purpose=Mailbox.Purpose.SALES,
-            owner=sales,
-            email_address=sales.email or "sam@modish-hq.example",
-            from_name=sales.get_full_name(),
-            imap_host=DEMO_HOST,
-            smtp_host="smtp.demo.invalid",
-            internal_domains="modish-hq.example",
-            track_by_default=True,
             is_demo=True,
+            defaults={
+                "purpose": Mailbox.Purpose.SALES,
+                "owner": sales,
+                "email_address": sales.email or "sam@modish-hq.example",
+                "from_name": sales.get_full_name(),
+                "imap_host": DEMO_HOST,
+                "smtp_host": "smtp.demo.invalid",
+                "internal_domains": "modish-hq.example",
+                "track_by_default": True,
+            },
         )
+        messages, contacts = 0, []
+        if created:
+            made.append("1 demo mailbox (no real server)")
+            contacts = list(
+                Contact.objects.filter(owner=sales)
+                .exclude(email="")
+                .exclude(email__endswith="@modish-hq.example")
+                .order_by("pk")[:5]
+            )
+            messages = _history(mailbox, contacts)
+            made.append(f"{messages} e-mails on {len(contacts)} contacts")
         support = MAILBOX_KINDS.get(Mailbox.Purpose.SUPPORT)
         teams = support.team_choices() if support and support.team_choices else []
         if teams and "support" in users:
-            Mailbox.objects.create(
+            _inbox, created = Mailbox.objects.get_or_create(
                 name="Returns inbox (demo)",
-                purpose=Mailbox.Purpose.SUPPORT,
-                owner=users["support"],
-                team_id=teams[0][0],
-                email_address="returns@modish-hq.example",
-                from_name=f"Modish {teams[0][1]}",
-                imap_host=DEMO_HOST,
                 is_demo=True,
+                defaults={
+                    "purpose": Mailbox.Purpose.SUPPORT,
+                    "owner": users["support"],
+                    "team_id": teams[0][0],
+                    "email_address": "returns@modish-hq.example",
+                    "from_name": f"Modish {teams[0][1]}",
+                    "imap_host": DEMO_HOST,
+                },
             )
-        for name, subject, body in TEMPLATES:
-            EmailTemplate.objects.get_or_create(name=name, defaults={"subject": subject, "body": body})
-        signature_set(user=sales, text=f"{sales.get_full_name()} · Wholesale, Modish\n+44 20 7946 0000")
-        contacts = list(
-            Contact.objects.filter(owner=sales)
-            .exclude(email="")
-            .exclude(email__endswith="@modish-hq.example")
-            .order_by("pk")[:5]
+            if created:
+                made.append("the returns inbox")
+        templates = sum(
+            EmailTemplate.objects.get_or_create(name=name, defaults={"subject": subject, "body": body})[1]
+            for name, subject, body in TEMPLATES
         )
-        messages = _history(mailbox, contacts)
-    stdout.write(
-        f"mail: 1 demo mailbox (no real server), {len(TEMPLATES)} templates, {messages} e-mails on {len(contacts)} contacts\n"
-    )
+        if templates:
+            made.append(f"{templates} templates")
+        if not Signature.objects.filter(user=sales).exists():
+            signature_set(user=sales, text=f"{sales.get_full_name()} · Wholesale, Modish\n+44 20 7946 0000")
+    if not made:
+        stdout.write("mail: demo data already present, nothing to do\n")
+        return
+    stdout.write(f"mail: {', '.join(made)}\n")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..lists.bulk import UNSET
 from ..models import Company, Contact, Tag
+from ..search_text import company_part_set
 from ..signals import crm_changed_on_commit
 from .common import tag_list_resolve
 
@@ -126,6 +127,7 @@ def company_bulk_delete(*, user, company_ids: Iterable[int]) -> int:
     """Delete the selected companies; their contacts stay (without a company)."""
     ids = _existing(Company, company_ids)
     contact_ids = list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True))
+    Contact.objects.filter(company_id__in=ids).update(search_text=company_part_set(""))
     deleted = Company.objects.filter(pk__in=ids).delete()[1].get("contacts.Company", 0)
     crm_changed_on_commit(contact_ids=contact_ids, fact="contact")
     return deleted

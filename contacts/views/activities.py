@@ -7,10 +7,10 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import toast
+from common.params import datetime_param, id_param
 
 from .. import selectors, services
 from ..forms import ActivityForm
@@ -26,9 +26,9 @@ def feed_context(activities: list, cursor: tuple | None, *, url: str) -> dict:
 
 
 def _feed_cursor(request: HttpRequest) -> tuple | None:
-    when = parse_datetime(request.GET.get("before_at", ""))
-    pk = request.GET.get("before_id", "")
-    return (when, int(pk)) if when and pk.isdigit() else None
+    when = datetime_param(request.GET.get("before_at"))
+    pk = id_param(request.GET.get("before_id"))
+    return (when, pk) if when and pk is not None else None
 
 
 @require_GET

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
 from common.htmx import error_text
+from common.params import is_id
 from common.pickers import filter_picker, picker_option, user_current
 from common.security.audit import audit_record
 
-from .. import selectors, services
+from .. import search, selectors, services
 from ..lists.bulk import UNSET, bulk_action, bulk_back_url, bulk_ids, bulk_tag_names
 from ..lists.registry import BulkAction, Column, ListSpec, list_register
 from ..lists.state import ListState, list_state
@@ -65,16 +66,16 @@ CONTACT_LIST = list_register(
 )  # fmt: skip
 
 
-def _contacts(state: ListState, user):
+def _contacts(state: ListState, user, *, search: bool = True):
     f = state.filters
     return selectors.contact_list(
-        q=f["q"], owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"], company=f["company"],
-        sort=state.sort, user=user,
+        q=f["q"] if search else "", owner=f["owner"], lifecycle=f["lifecycle"], tag=f["tag"],
+        company=f["company"], sort=state.sort, user=user,
     )  # fmt: skip
 
 
 def _company_current(value: str) -> dict | None:
-    company = Company.objects.filter(pk=value).first() if value.isdigit() and len(value) < 19 else None
+    company = Company.objects.filter(pk=value).first() if is_id(value) else None
     return picker_option(company.pk, company.name, company.domain) if company else None
 
 
@@ -95,7 +96,13 @@ def _bulk_context(request: HttpRequest) -> dict:
 @permission_required("contacts.view_contact", raise_exception=True)
 def contact_list(request: HttpRequest) -> HttpResponse:
     state = list_state(request, CONTACT_LIST)
-    page_obj = list_page(_contacts(state, request.user), state)
+    query = state.filters["q"]
+    page_obj = list_page(
+        _contacts(state, request.user),
+        state,
+        unsearched=_contacts(state, request.user, search=False) if query else None,
+        search=search.contact_search_q(query) if query else None,
+    )
     context = list_context(request, state, page_obj) | _bulk_context(request)
     context |= {
         "contacts": page_obj.object_list,
@@ -177,7 +184,7 @@ def owner_from_post(request: HttpRequest):
     value = request.POST.get("owner", "")
     if value == "none":
         return None
-    owner = selectors.owner_choices().filter(pk=value).first() if value.isdigit() else None
+    owner = selectors.owner_choices().filter(pk=value).first() if is_id(value) else None
     if owner is None:
         raise ValidationError("Pick the new owner.")
     return owner

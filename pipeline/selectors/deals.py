@@ -3,7 +3,7 @@
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from contacts.models import Activity, Company, Contact, Task
-from contacts.search import any_of, terms, text_q
+from contacts.search import any_of, contact_term_q, terms, text_q
 
 from ..models import Deal, DealStageChange
 from .common import deal_filter, deal_queryset
@@ -64,7 +64,7 @@ def deal_search(*, query: str, limit: int = 20) -> list[Deal]:
         return list(qs.order_by("-updated_at", "-id")[:limit])
     for term in terms(query):
         companies = Company.objects.filter(text_q(term, ("name",))).values("pk")
-        contacts = Contact.objects.filter(text_q(term, ("first_name", "last_name", "email"))).values("pk")
+        contacts = Contact.objects.filter(contact_term_q(term)).values("pk")
         qs = qs.filter(
             any_of(
                 Deal,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import error_text, refused, toast
+from common.params import is_id
 from common.pickers import filter_picker, user_current
 
 from .. import selectors, services
@@ -24,7 +25,7 @@ def board_filters(data) -> dict:
     """The board's filters from a query string or form: owner id or "none", close month, search."""
     owner = (data.get("owner") or "").strip()
     return {
-        "owner_id": owner if owner == "none" or (owner.isdigit() and len(owner) < 19) else None,
+        "owner_id": owner if owner == "none" or is_id(owner) else None,
         "close_month": selectors.month_parse(data.get("month")),
         "query": (data.get("q") or "").replace("\x00", "").strip()[:200],
     }

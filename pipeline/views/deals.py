@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response
 from common.htmx import error_text
+from common.params import id_param, is_id
 from common.pickers import filter_picker, user_current
 from common.security.audit import audit_record
 from contacts.lists.bulk import bulk_action, bulk_back_url, bulk_ids
@@ -77,7 +78,7 @@ def _deals(state: ListState, pipeline, stages):
         pipeline=pipeline,
         stage_id=f["stage"] if any(str(stage.pk) == f["stage"] for stage in stages) else None,
         status=f["status"],
-        owner_id=f["owner"] if f["owner"] == "none" or f["owner"].isdigit() else None,
+        owner_id="none" if f["owner"] == "none" else id_param(f["owner"]),
         close_month=selectors.month_parse(f["month"]),
         query=f["q"],
     )
@@ -162,7 +163,7 @@ def _owner(request: HttpRequest):
     value = request.POST.get("owner", "")
     if value == "none":
         return None
-    owner = selectors.owner_choices().filter(pk=value).first() if value.isdigit() else None
+    owner = selectors.owner_choices().filter(pk=value).first() if is_id(value) else None
     if owner is None:
         raise ValidationError("Pick the new owner.")
     return owner
@@ -170,7 +171,7 @@ def _owner(request: HttpRequest):
 
 def _stage(request: HttpRequest) -> Stage:
     value = request.POST.get("stage", "")
-    stage = Stage.objects.select_related("pipeline").filter(pk=value).first() if value.isdigit() else None
+    stage = Stage.objects.select_related("pipeline").filter(pk=value).first() if is_id(value) else None
     if stage is None:
         raise ValidationError("Pick the stage to move the deals to.")
     return stage

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from common.params import is_id
 from contacts.models import Company, Contact
 
 from .. import services
@@ -34,12 +35,12 @@ def deal_new(request: HttpRequest) -> HttpResponse:
     else:
         initial = {"owner": request.user.pk, "currency": base_currency()}
         stage_id = request.GET.get("stage")
-        stage = Stage.objects.filter(pk=stage_id).first() if stage_id and stage_id.isdigit() else None
+        stage = Stage.objects.filter(pk=stage_id).first() if stage_id and is_id(stage_id) else None
         if stage is None:
             stage = services.pipeline_default().stages.order_by("position", "id").first()
         initial["stage"] = stage.pk if stage else None
         contact_id, company_id = request.GET.get("contact", ""), request.GET.get("company", "")
-        if contact_id.isdigit():
+        if is_id(contact_id):
             contact = Contact.objects.filter(pk=contact_id).select_related("company").first()
             if contact:
                 initial["contact"] = contact.pk
@@ -47,7 +48,7 @@ def deal_new(request: HttpRequest) -> HttpResponse:
                 initial["title"] = (
                     f"{contact.company.name if contact.company else contact.full_name} – new deal"
                 )
-        if company_id.isdigit():
+        if is_id(company_id):
             company = Company.objects.filter(pk=company_id).first()
             if company:
                 initial["company"] = company.pk

@@ -1,6 +1,5 @@
 """Pipeline reports: the forecast (with CSV) and win rates."""
 
-import csv
 import datetime
 from urllib.parse import urlencode
 
@@ -10,6 +9,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from common.csv import csv_response
+from common.params import is_id
 from common.security.audit import audit_record
 
 from .. import selectors
@@ -36,7 +37,7 @@ def forecast(request: HttpRequest) -> HttpResponse:
     by = "quarter" if request.GET.get("by") == "quarter" else "month"
     owner = request.GET.get("owner", "")
     result = selectors.forecast_build(
-        pipeline=pipeline, owner_id=owner if owner.isdigit() and len(owner) < 19 else None, currency=currency
+        pipeline=pipeline, owner_id=owner if is_id(owner) else None, currency=currency
     )
     periods = result.periods(by)
     if request.GET.get("format") == "csv":
@@ -73,30 +74,21 @@ def forecast(request: HttpRequest) -> HttpResponse:
 
 
 def _forecast_csv(result, periods, by: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="forecast-{by}-{result.today:%Y%m%d}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["period", "owner", "currency", "weighted", "best_case", "committed", "closed_won"])
-    for period in periods:
-        for owner, figures in result.owner_rows(period):
-            name = (owner.get_full_name() or owner.get_username()) if owner else "Unassigned"
-            writer.writerow(
-                [period.label, name, result.currency, figures.weighted, figures.best_case, figures.committed,
-                 figures.won]
-            )  # fmt: skip
-        total = period.total
-        writer.writerow(
-            [
-                period.label,
-                "Total",
-                result.currency,
-                total.weighted,
-                total.best_case,
-                total.committed,
-                total.won,
-            ]
-        )
-    return response
+    def rows():
+        for period in periods:
+            for owner, figures in result.owner_rows(period):
+                name = (owner.get_full_name() or owner.get_username()) if owner else "Unassigned"
+                yield [period.label, name, result.currency, figures.weighted, figures.best_case,
+                       figures.committed, figures.won]  # fmt: skip
+            total = period.total
+            yield [period.label, "Total", result.currency, total.weighted, total.best_case, total.committed,
+                   total.won]  # fmt: skip
+
+    return csv_response(
+        filename=f"forecast-{by}-{result.today:%Y%m%d}.csv",
+        header=["period", "owner", "currency", "weighted", "best_case", "committed", "closed_won"],
+        rows=rows(),
+    )
 
 
 WIN_RATE_PERIODS = {"90": "Last 90 days", "180": "Last 6 months", "365": "Last 12 months"}

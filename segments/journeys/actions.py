@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from contacts import services as contact_services
 from contacts.models import LoyaltyAccount, LoyaltyNote
+from profiles.unify.contact import contacts_for_profiles
 
 from ..consent import contact_refusals
-from ..rules.crm import contacts_for_profiles
 from .definition import step_summary
 from .models import StepLog
 

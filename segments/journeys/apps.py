@@ -9,7 +9,7 @@ class JourneysConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts.panels import Panel, contact_panel_register
-        from profiles.panels import profile_panel_register
+        from profiles.unify.panels import profile_panel_register
 
         from . import receivers
 

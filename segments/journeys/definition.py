@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 from ..rules import RuleError, rule_validate, segment_refs
 from ..rules.spec import WINDOW_UNITS
-from ..rules.validation import value_error
+from ..rules.validation import unstorable_texts, value_error
 
 STEP_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -349,22 +349,6 @@ class _Check:
                 return
 
 
-def _unstorable(value, path: str, found: list[tuple[str, str]]) -> None:
-    """Texts PostgreSQL refuses (NUL) or cannot encode (lone surrogates), anywhere in the definition."""
-    if isinstance(value, str):
-        if "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            found.append(
-                (path or "definition", "contains a character that cannot be stored (NUL or a lone surrogate)")
-            )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _unstorable(key, path, found)
-            _unstorable(item, f"{path}.{key}" if path else str(key), found)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _unstorable(item, f"{path}[{index}]", found)
-
-
 def definition_validate(*, definition, lookups: dict | None = None) -> None:
     """Raise DefinitionError listing every problem. `lookups` maps "segment", "journey", "endpoint",
     "destination", "template", "mailbox" to existence checks and "segment_rule" to a segment's rule (for cycles)."""
@@ -372,7 +356,7 @@ def definition_validate(*, definition, lookups: dict | None = None) -> None:
     if not isinstance(definition, dict):
         raise DefinitionError([("definition", "must be an object with trigger and steps")])
     unstorable: list[tuple[str, str]] = []
-    _unstorable(definition, "", unstorable)
+    unstorable_texts(definition, "", unstorable, "definition")
     if unstorable:
         raise DefinitionError(unstorable)
     for key in definition:

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
-from profiles import pgsql
+from profiles.ingest import store
 from profiles.models import Profile
 
 from ..rules import rule_compile
@@ -84,7 +84,11 @@ class Round:
                 )
             }
         )
-        matched = set(rule_compile(rule=rule, now=self.now, profiles=profiles).values_list("pk", flat=True))
+        matched = set(
+            rule_compile(rule=rule, now=self.now, profiles=profiles, live_only=False).values_list(
+                "pk", flat=True
+            )
+        )
         return {r.enrolment.pk for r in runs if r.enrolment.profile_id in matched}
 
     # --- the round --------------------------------------------------------------------------------------
@@ -297,7 +301,7 @@ def runs_save(*, runs: list[Run], now: datetime.datetime) -> int:
     if connection.vendor == "postgresql":
         # One JSON document instead of Django quoting a placeholder per value (the sweep's largest cost).
         for start in range(0, len(logs), 5000):
-            pgsql.insert_rows(StepLog, logs[start : start + 5000])
+            store.insert_rows(StepLog, logs[start : start + 5000])
     else:
         StepLog.objects.bulk_create([StepLog(**row) for row in logs], batch_size=2000)
     moves: dict[tuple[int, str], int] = defaultdict(int)

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 
 from contacts.mail.models import EmailTemplate, Mailbox
 from contacts.mail.sending import message_send
+from profiles.unify.contact import contacts_for_profiles
 
-from ..rules.crm import contacts_for_profiles
 from .models import StepLog
 
 

@@ -37,7 +37,7 @@ def connect() -> None:
     from contacts.mail.registry import users_register
     from contacts.signals import crm_change_recorder_register, crm_changed
     from profiles.signals import profiles_changed
-    from profiles.timeline import timeline_provider_register
+    from profiles.unify.timeline import timeline_provider_register
 
     from ..hooks import segment_moves_register, segment_users_register
     from .selectors import journeys_sending_with, journeys_using_segments

@@ -6,7 +6,8 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+
+from common.params import datetime_param
 
 from .definition import STEP_TYPES, definition_segment_refs, step_summary
 from .models import Enrolment, Journey, JourneyDay, JourneyVersion, StepCount, StepLog
@@ -125,7 +126,7 @@ def journey_enrolments_page(
     if before:
         try:
             stamp, pk = before.rsplit("|", 1)
-            at = parse_datetime(stamp)
+            at = datetime_param(stamp)
             if at is not None and at.tzinfo is not None:
                 rows = rows.filter(Q(entered_at__lt=at) | Q(entered_at=at, id__lt=int(pk)))
         except ValueError:

@@ -190,9 +190,9 @@ def profiles_enrol(
     condition = (journey["definition"].get("trigger") or {}).get("if")
     if condition and ids:
         ids &= set(
-            rule_compile(rule=condition, now=now, profiles=Profile.objects.filter(pk__in=ids)).values_list(
-                "pk", flat=True
-            )
+            rule_compile(
+                rule=condition, now=now, profiles=Profile.objects.filter(pk__in=ids), live_only=False
+            ).values_list("pk", flat=True)
         )
     if not ids:
         return set()

@@ -1,6 +1,6 @@
 """The journey path lines on the unified timeline ("Entered Welcome series", "Waited 2 days", "Converted")."""
 
-from profiles.timeline import TimelineItem, keyset_page
+from profiles.unify.timeline import TimelineItem, keyset_page
 
 from .models import StepLog
 

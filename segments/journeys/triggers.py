@@ -16,9 +16,9 @@ from django.utils import timezone
 from contacts.models import Contact
 from contacts.signals import CrmChange
 from profiles.models import Event, Identity, Profile
+from profiles.unify.contact import profile_ids_for_contacts
 
 from ..rules.compiler import value_condition
-from ..rules.crm import profile_ids_for_contacts
 from .engine import Round, runs_save
 from .models import Enrolment
 from .services import live_journeys, profiles_enrol

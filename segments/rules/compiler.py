@@ -34,9 +34,9 @@ from django.db.models.lookups import (
 from contacts.models import Contact
 from pipeline.models import Deal, Stage
 from profiles.models import Event, Profile
+from profiles.unify.contact import contact_id_expr
 from tickets.models import Ticket
 
-from .crm import contact_for_profile_expr
 from .json import JsonBool, JsonIs, JsonNumber, JsonPresent, JsonText
 from .spec import OPEN_TICKET_EXCLUDED, WINDOW_UNITS
 from .validation import parse_when
@@ -70,7 +70,7 @@ def _date_text(column, key: str):
 
 
 def _iso(when: datetime.datetime) -> str:
-    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return when.astimezone(datetime.UTC).isoformat(timespec="seconds")[:19]  # the year always has 4 digits
 
 
 def value_condition(column, key: str, op: str, value, now: datetime.datetime) -> Q:
@@ -270,9 +270,16 @@ def leaves(rule) -> list[dict]:
     return found
 
 
-def rule_compile(*, rule: dict, now: datetime.datetime, profiles=None):
-    """The profiles matching `rule` at time `now`, as one queryset (no query runs here)."""
+def rule_compile(*, rule: dict, now: datetime.datetime, profiles=None, live_only: bool = True):
+    """The live profiles matching `rule` at time `now`, as one queryset (no query runs here).
+
+    A profile merged into another keeps its row and traits for the merge ledger (and unmerge), but it is no
+    longer a person of its own: it never matches, so memberships, previews, exports, activations and
+    counts see the survivor only. Journeys pass `live_only=False`: their consent seam records why a merged
+    profile is skipped."""
     queryset = Profile.objects.all() if profiles is None else profiles
+    if live_only:
+        queryset = queryset.filter(merged_into__isnull=True)
     if uses_crm(rule):
-        queryset = queryset.annotate(**{CONTACT_REF: contact_for_profile_expr()})
+        queryset = queryset.annotate(**{CONTACT_REF: contact_id_expr()})
     return queryset.filter(node_condition(rule, now)).order_by()

@@ -1,6 +1,7 @@
 """Validation of rule trees: every error names the node it is about (`all[2].where[0].op`)."""
 
 import datetime
+import math
 import re
 from collections.abc import Callable
 
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_date, parse_datetime
 
 from profiles.models import ComputedTrait
-from profiles.traits import BUILT_INS
+from profiles.unify.computed import BUILT_INS
 
 from .spec import COUNT_OPS, CRM_FIELDS, VALUE_OPS, WINDOW_UNITS
 
@@ -20,6 +21,11 @@ def computed_trait_keys() -> set[str]:
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 50
+# Numbers compare as double precision; beyond 2**53 they are no longer exact (and SQLite cannot bind an
+# integer past 64 bits), so a rule's numbers stay within the range JavaScript calls safe.
+MAX_NUMBER = 2**53 - 1
+# An event window reaches back at most 100 years (a longer one overflows date arithmetic).
+MAX_WINDOW_SECONDS = 36500 * 86400
 KEY_RE = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_\-$ ]{0,99}$")
 GROUP_KEYS = ("all", "any", "not")
 LEAF_KEYS = ("trait", "computed_trait", "event", "crm", "segment")
@@ -41,6 +47,30 @@ def _is_scalar(value) -> bool:
     return isinstance(value, str | bool) or _is_number(value)
 
 
+def _out_of_range(value) -> bool:
+    """A number a comparison cannot hold: NaN, an infinity or beyond MAX_NUMBER (in a list too)."""
+    if isinstance(value, list):
+        return any(_out_of_range(v) for v in value)
+    return _is_number(value) and not (math.isfinite(value) and -MAX_NUMBER <= value <= MAX_NUMBER)
+
+
+def unstorable_texts(value, path: str, found: list[tuple[str, str]], root: str = "") -> None:
+    """Texts PostgreSQL refuses (NUL) or cannot encode (lone surrogates), anywhere in a JSON tree; a
+    problem at the top is reported at `root`."""
+    if isinstance(value, str):
+        if "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            found.append(
+                (path or root, "contains a character that cannot be stored (NUL or a lone surrogate)")
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            unstorable_texts(key, path, found, root)
+            unstorable_texts(item, f"{path}.{key}" if path else str(key), found, root)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            unstorable_texts(item, f"{path}[{index}]", found, root)
+
+
 def parse_when(value) -> datetime.datetime | None:
     """An ISO date or datetime string as an aware UTC datetime, or None."""
     if not isinstance(value, str):
@@ -56,12 +86,17 @@ def parse_when(value) -> datetime.datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.astimezone(datetime.UTC)
+    try:
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 is in the year 10000 in UTC
+        return None
 
 
 def value_error(op: str, value) -> str | None:
     """Why `value` does not fit operator `op`, or None when it does."""
     kind = VALUE_OPS[op]
+    if _out_of_range(value):
+        return f"numbers must be between -{MAX_NUMBER} and {MAX_NUMBER}"
     if kind == "scalar" and not _is_scalar(value):
         return "must be a text, a number or true/false"
     if kind == "text" and not (isinstance(value, str) and value):
@@ -201,10 +236,10 @@ class _Validator:
             if not isinstance(within, dict) or len(within) != 1 or next(iter(within)) not in WINDOW_UNITS:
                 self.error(f"{prefix}within", 'must be one of {"days": N}, {"hours": N}, {"minutes": N}')
             else:
-                amount = next(iter(within.values()))
-                if not (isinstance(amount, int) and not isinstance(amount, bool) and amount > 0):
-                    unit = next(iter(within))
-                    self.error(f"{prefix}within.{unit}", "must be a whole number above 0")
+                unit, amount = next(iter(within.items()))
+                limit = MAX_WINDOW_SECONDS // WINDOW_UNITS[unit]
+                if not (isinstance(amount, int) and not isinstance(amount, bool) and 0 < amount <= limit):
+                    self.error(f"{prefix}within.{unit}", f"must be a whole number from 1 to {limit}")
 
     def crm(self, node: dict, prefix: str, path: str) -> None:
         self._unknown(node, {"crm", "op", "value"}, path)
@@ -281,6 +316,7 @@ def rule_validate(
 ) -> None:
     """Raise RuleError listing every problem; `segment_lookup(id)` returns another segment's rule."""
     validator = _Validator(segment_lookup, segment_id)
+    unstorable_texts(rule, "", validator.errors)
     validator.node(rule, "", 0)
     if validator.errors:
         raise RuleError(validator.errors)

@@ -17,6 +17,7 @@ ALLOW_LIST = (
     re.compile(r"^/accounts/login/$"),
     re.compile(r"^/accounts/logout/$"),
     re.compile(r"^/healthz$"),
+    re.compile(r"^/readyz$"),
     re.compile(r"^/v1/"),
     re.compile(r"^/beacon/v1/batch$"),  # RudderStack's beacons: write key in the query string
     re.compile(r"^/sourceConfig/$"),  # RudderStack's SDK config: write key in the query string

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def test_a_batch_left_behind_is_processed_by_the_periodic_jobs(monkeypatch):
     source, _ = make_source()
     monkeypatch.setattr(
-        "profiles.services.drain_enqueue", lambda *args, **kwargs: None
+        "profiles.ingest.inbox.drain_enqueue", lambda *args, **kwargs: None
     )  # processing "failed"
     batch = store_batch(source, [track(1)])
     monkeypatch.undo()

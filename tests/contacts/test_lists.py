@@ -128,6 +128,24 @@ def test_page_size_page_jump_and_the_total_count(sales_client):
     assert 'name="page" id="page-jump"' in first.content.decode()
 
 
+def test_the_total_is_counted_only_up_to_a_bound_then_shown_as_a_lower_bound(sales_client, monkeypatch):
+    from contacts.lists import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 10)  # counts at least 10 rows and one page past this one
+    ContactFactory.create_batch(60)
+    url = reverse(LIST)
+    with CaptureQueriesContext(connection) as captured:
+        first = sales_client.get(url)
+    html = first.content.decode()
+    assert first.context["page_obj"].paginator.capped and "50+ contacts" in html and "1–25 of 50+" in html
+    assert first.context["page_obj"].has_next()
+    assert any("LIMIT 51" in q["sql"] for q in captured.captured_queries)  # never a count of the table
+    second = sales_client.get(url, {"page": 2})  # one page further: every row counted
+    assert not second.context["page_obj"].paginator.capped and "60 contacts" in second.content.decode()
+    last = sales_client.get(url, {"page": "last"})  # asked for: counted exactly
+    assert last.context["page_obj"].number == 3 and len(last.context["contacts"]) == 10
+
+
 def test_the_list_with_views_and_every_column_runs_the_same_queries_for_1_or_30_rows(
     sales_client, sales_user, django_assert_num_queries
 ):
@@ -237,3 +255,30 @@ def test_deleting_a_contact_with_tickets_is_refused_with_the_reason(sales_client
     api = sales_api.delete(f"/api/contacts/{contact.pk}/")
     assert api.status_code == 409 and "1 ticket" in api.json()["detail"]
     assert Contact.objects.filter(pk=contact.pk).exists() and contact.tickets.count() == 1
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_searched_page_of_many_matches_is_the_first_in_list_order(sales_client, monkeypatch, late):
+    """Found among the list's first rows, or (when they sit late in the order) through the search index."""
+    from contacts.lists import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 10)  # 60 matches are "many": counted up to 50
+    monkeypatch.setattr(paging, "WINDOW", 40)
+    prefix = "Zz" if late else ""
+    Contact.objects.bulk_create(
+        Contact(
+            first_name="Ann",
+            last_name=f"{prefix}Garcia{i:02d}",
+            search_text=f" ann {prefix.lower()}garcia{i:02d} | ",
+        )
+        for i in range(60)
+    )
+    Contact.objects.bulk_create(
+        Contact(first_name="Bo", last_name=f"Other{i:02d}", search_text=f" bo other{i:02d} | ")
+        for i in range(60)
+    )
+    page = sales_client.get(reverse(LIST), {"q": "garcia"}).context["page_obj"]
+    expected = list(Contact.objects.filter(last_name__contains="Garcia").order_by("last_name")[:25])
+    assert page.paginator.capped and list(page.object_list) == expected
+    second = sales_client.get(reverse(LIST), {"q": "garcia", "page": 2}).context["page_obj"]
+    assert [c.last_name for c in second.object_list] == [f"{prefix}Garcia{i:02d}" for i in range(25, 50)]

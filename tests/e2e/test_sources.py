@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from profiles.models import Event, IngestBatch
-from profiles.snippet import analytics_snippet
+from profiles.sources.snippet import analytics_snippet
 from tests.profiles.factories import make_source
 
 pytestmark = pytest.mark.browser

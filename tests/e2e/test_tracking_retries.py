@@ -16,7 +16,7 @@ import pytest
 from django.db import OperationalError
 
 from profiles.models import Event, IngestBatch
-from profiles.snippet import analytics_snippet
+from profiles.sources.snippet import analytics_snippet
 from tests.profiles.factories import make_source
 
 pytestmark = pytest.mark.browser

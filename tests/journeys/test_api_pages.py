@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts import services as contact_services
 from profiles.models import Profile
-from profiles.timeline import timeline_page
+from profiles.unify.timeline import timeline_page
 from segments.journeys import services
 from segments.journeys.models import Enrolment
 from segments.journeys.sweeper import due_steps_process

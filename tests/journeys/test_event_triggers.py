@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from profiles.drain import batch_process
+from profiles.ingest.drain import batch_process
 from profiles.models import IngestBatch
 from segments.journeys.models import Enrolment
 from tests.profiles.factories import make_source, store_batch, track

@@ -15,7 +15,7 @@ from contacts.mail.crypto import secret_encrypt
 from contacts.mail.models import EmailTemplate, Mailbox, MailMessage, Unsubscribe
 from contacts.models import Activity
 from profiles.models import Identity, Profile
-from profiles.timeline import timeline_page
+from profiles.unify.timeline import timeline_page
 from segments.journeys import services
 from segments.journeys.models import StepLog
 from segments.journeys.sweeper import due_steps_process

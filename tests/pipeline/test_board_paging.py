@@ -1,6 +1,7 @@
 """The board at size: first cards per column, more by keyset pages, won/lost recent, SQL totals, cheap moves."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -124,3 +125,39 @@ def test_board_page_size_stays_bounded_with_many_deals(sales_client):
         _fill(kind_stage, 200, closed=kind_stage.kind != Stage.Kind.OPEN)
     html = sales_client.get("/deals/").content.decode()
     assert html.count('class="deal-card ') == 4 * selectors.BOARD_PAGE + 2 * selectors.CLOSED_RECENT
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pipeline_deal")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.postgres
+def test_a_closed_column_reads_its_own_index_not_every_open_deals_null_close_time():
+    won, lost = stage("Won"), stage("Lost")
+    _fill(stage("Lead-in"), 8000)  # open deals: closed_at NULL, first in a backward scan of closed_at
+    for column in (won, lost):
+        _fill(column, 2000, closed=True)
+    # closed by bulk actions (the deals list's "set stage"): one close time for many deals
+    Deal.objects.filter(closed_at__isnull=False).update(
+        closed_at=datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC)
+    )
+    captured = CaptureQueriesContext(connection)
+    with captured:
+        selectors.board_cards(stage=won)
+    sql = captured.captured_queries[-1]["sql"]
+    plan = _plan(sql, None)
+    assert "deal_column_closed_idx" in plan, plan
+
+
+def test_column_totals_read_only_what_the_totals_index_holds():
+    """So that PostgreSQL answers them from deal_column_totals_idx alone (count(*), not count(id))."""
+    lead_in = stage("Lead-in")
+    _fill(lead_in, 30)
+    with CaptureQueriesContext(connection) as captured:
+        totals = selectors.board_totals(stages=[lead_in], rates=selectors.rates_on())
+    sql = captured.captured_queries[-1]["sql"]
+    assert totals[lead_in.pk].count == 30
+    assert set(re.findall(r'"pipeline_deal"\."(\w+)"', sql)) <= {"stage_id", "currency", "amount"}, sql

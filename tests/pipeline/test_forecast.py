@@ -136,7 +136,7 @@ def test_forecast_page_shows_table_chart_and_csv(book, sales_client):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="forecast-chart"' in html and "May 2026" in html and "6,000.00" in html
-    lines = csv_response.content.decode().strip().splitlines()
+    lines = b"".join(csv_response.streaming_content).decode().strip().splitlines()
     assert lines[0] == "period,owner,currency,weighted,best_case,committed,closed_won"
     assert "Q2 2026,Total,USD,12000.00,22000.00,8000.00,9000.00" in lines
 

@@ -4,8 +4,9 @@ import base64
 import itertools
 import json
 
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import IngestBatch, Source
-from profiles.services import batch_accept, request_info_now, source_create
+from profiles.sources.services import source_create
 
 _counter = itertools.count()
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from profiles.models import Event, Source
-from profiles.selectors import source_by_write_key
+from profiles.tracking.cache import source_by_write_key
 
 from .factories import make_source
 

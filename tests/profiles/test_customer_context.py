@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from profiles.models import Event, Identity, Profile
-from profiles.timeline import event_highlights
+from profiles.unify.timeline import event_highlights
 from tests.profiles.factories import make_source
 from tests.tickets.factories import ContactFactory, ticket_make
 

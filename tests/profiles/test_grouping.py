@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles import drain
-from profiles.drain import batch_process
+from profiles.ingest import drain
+from profiles.ingest.drain import batch_process
 from profiles.models import ComputedTrait, Event, IngestBatch, IngestError, Profile
-from profiles.traits import computed_values
+from profiles.unify.computed import computed_values
 
 from .factories import make_source, store_batch, track
 

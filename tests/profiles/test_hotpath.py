@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from profiles import drain, hotpath
-from profiles.drain import batch_process
+from profiles.ingest import drain
+from profiles.ingest.drain import batch_process
 from profiles.models import Event, IngestBatch, Source
+from profiles.tracking import cache as hotpath
 
 from .factories import basic_auth, make_source, store_batch, track
 
@@ -64,7 +65,7 @@ def test_saving_a_source_invalidates_the_cache_at_once(client):
 @pytest.fixture
 def queued(monkeypatch):
     """Record the processing tasks the accept path queues instead of sending them."""
-    from profiles.tasks import batch_process_task
+    from profiles.ingest.tasks import batch_process_task
 
     sent: list[tuple] = []
     monkeypatch.setattr(batch_process_task, "apply_async", lambda args, **kwargs: sent.append(args))
@@ -81,7 +82,7 @@ def test_one_drain_is_queued_per_source_until_it_starts(queued, django_capture_o
         elsewhere = store_batch(other, [track(4)])
     assert queued == [(first.pk, shop.pk), (elsewhere.pk, other.pk)]
 
-    hotpath.drain_flag_clear(shop.pk)  # what the task does before it claims the waiting batches
+    drain.drain_flag_clear(shop.pk)  # what the task does before it claims the waiting batches
     with django_capture_on_commit_callbacks(execute=True):
         fourth = store_batch(shop, [track(5)])
     assert queued[-1] == (fourth.pk, shop.pk)
@@ -102,7 +103,7 @@ def test_a_task_whose_batch_is_done_still_drains_its_source(grouping, queued):
 def test_a_full_group_queues_the_next_drain(grouping, queued, django_capture_on_commit_callbacks):
     source, _ = make_source()
     batches = [store_batch(source, [track(n)]) for n in range(5)]
-    hotpath.drain_flag_clear(source.pk)
+    drain.drain_flag_clear(source.pk)
     queued.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -114,7 +115,7 @@ def test_a_full_group_queues_the_next_drain(grouping, queued, django_capture_on_
 
 
 def test_enqueue_failure_clears_the_flag_so_the_next_request_retries(monkeypatch, db):
-    from profiles.tasks import batch_process_task
+    from profiles.ingest.tasks import batch_process_task
 
     source, _ = make_source()
 
@@ -123,4 +124,4 @@ def test_enqueue_failure_clears_the_flag_so_the_next_request_retries(monkeypatch
 
     monkeypatch.setattr(batch_process_task, "apply_async", broker_down)
     drain.drain_enqueue(1, source.pk)
-    assert hotpath.drain_flag_set(source.pk, ttl=10)  # free again: the next request queues a drain
+    assert drain.drain_flag_set(source.pk, ttl=10)  # free again: the next request queues a drain

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.drain import batch_process
-from profiles.identity import identifier_parse
+from profiles.ingest.drain import batch_process
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Event, Identity, Profile, ProfileMerge
-from profiles.services import batch_accept, request_info_now
+from profiles.unify.identity import identifier_parse
 
 from .factories import make_source
 
@@ -252,7 +252,7 @@ def test_batch_with_merges_runs_a_fixed_number_of_queries(source):
                 {"type": "identify", "anonymousId": f"d2-{offset + n}", "userId": f"u{offset + n}"},
             )
         ]
-        from profiles.services import batch_accept as accept
+        from profiles.ingest.inbox import batch_accept as accept
 
         batch = accept(
             source=source,

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Event, Identity, IngestBatch, Profile, ProfileMerge
-from profiles.services import batch_accept, request_info_now
 
 from .factories import make_source
 

@@ -1,14 +1,17 @@
 """The CRM link: profiles and contacts by e-mail, companies from group calls, unmerge, dry run."""
 
+from datetime import timedelta
+
 import pytest
 
 from contacts.models import Contact
-from profiles.identity import merge_preview, profile_unmerge
 from profiles.models import Event, Group, Identity, Profile, ProfileMerge
+from profiles.unify.merge import profile_unmerge
+from profiles.unify.resolution import merge_preview
 from tests.contacts.factories import CompanyFactory, ContactFactory
 
 from .factories import make_source
-from .test_identity import at, profile_of, send
+from .test_identity import T0, at, profile_of, send
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +108,45 @@ def test_unmerge_moves_back_identities_and_events_and_records_it(source, marketi
     assert Identity.objects.filter(profile=survivor).count() == 2
     with pytest.raises(ValueError):
         profile_unmerge(merge=merge)
+
+
+def test_after_an_unmerge_each_side_has_only_the_traits_its_own_events_set(source):
+    send(
+        source,
+        {
+            "type": "identify",
+            "userId": "u1",
+            "anonymousId": "laptop",
+            "timestamp": at(0),
+            "traits": {"email": "ann@example.com", "plan": "basic", "city": "Oslo"},
+        },
+    )
+    send(
+        source,
+        {
+            "type": "identify",
+            "anonymousId": "phone",
+            "timestamp": at(1),
+            "traits": {"email": "bob@example.com", "plan": "pro"},
+        },
+    )
+    # A shared device: Ann's user id on Bob's phone ties the two people together.
+    send(
+        source,
+        {"type": "track", "userId": "u1", "anonymousId": "phone", "event": "Viewed", "timestamp": at(2)},
+    )
+    ann = profile_of("user_id", "u1")
+    assert ann.traits["plan"] == "pro"  # Bob's newer values won on the merged profile
+
+    profile_unmerge(merge=ProfileMerge.objects.get(kind="merge"))
+
+    ann.refresh_from_db()
+    bob = profile_of("anonymous_id", "phone")
+    assert ann.traits == {"email": "ann@example.com", "plan": "basic", "city": "Oslo"}
+    assert bob.traits == {"email": "bob@example.com", "plan": "pro"}
+    assert bob.first_seen == bob.last_seen == T0 + timedelta(minutes=1)
+    assert ann.last_seen == T0 + timedelta(minutes=2)  # the event that tied them stays with the survivor
+    assert ann.computed_traits["total_events"] == 2 and bob.computed_traits["total_events"] == 1
 
 
 def test_dry_run_says_what_would_merge_without_writing(source):

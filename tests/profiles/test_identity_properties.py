@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profiles.drain import batch_process
-from profiles.identity import EMAIL, USER_ID
+from profiles.ingest.drain import batch_process
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Event, Identity, IngestBatch, Profile, ProfileMerge
-from profiles.services import batch_accept, request_info_now
+from profiles.unify.identity import EMAIL, USER_ID
 
 from .factories import make_source
 

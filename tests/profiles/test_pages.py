@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from profiles.models import Event, IngestError, Source
-from profiles.selectors import source_by_write_key
+from profiles.tracking.cache import source_by_write_key
 
 from .factories import make_source, track
 

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from profiles import drain
-from profiles.drain import batch_process
+from profiles.ingest import drain
+from profiles.ingest.drain import batch_process
+from profiles.ingest.sweep import batches_sweep
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
-from profiles.sweep import batches_sweep
 
 from .factories import make_source, store_batch, track
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from django.db import connection
 
+from profiles.ingest.inbox import batch_accept, request_info_now
 from profiles.models import Event, IngestBatch, IngestError
-from profiles.services import batch_accept, request_info_now
 
 from .factories import make_source
 

@@ -8,13 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from profiles.drain import batch_process
-from profiles.identity import profiles_resolve
+from profiles.ingest.drain import batch_process
+from profiles.ingest.inbox import batch_accept, batches_purge, request_info_now
+from profiles.ingest.normalize import NormalizedEvent
+from profiles.ingest.sweep import batches_sweep
 from profiles.models import Event, Identity, IngestBatch, Profile
-from profiles.normalize import NormalizedEvent
-from profiles.services import batch_accept, batches_purge, request_info_now
 from profiles.signals import profiles_changed
-from profiles.sweep import batches_sweep
+from profiles.unify.resolution import profiles_resolve
 
 from .factories import make_source, track
 

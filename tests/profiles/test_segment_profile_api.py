@@ -213,3 +213,19 @@ def test_the_profile_api_is_not_open_to_other_origins(profiles_get, bob, client)
 
 def test_the_existing_profile_api_keeps_working(sales_api, bob):
     assert sales_api.get("/api/profiles/user_id:u1234/traits/").json()["traits"]["first_name"] == "Bob"
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("start=2026-01-01T00:00:00%2B99:00", 400),  # Python refuses the offset
+        ("start=2026-01-01T00:00:00%2B16:00", 200),  # Python accepts it, PostgreSQL does not
+        ("end=2026-01-01T00:00:00-23:59", 200),
+        ("limit=%C2%B2", 400),
+        ("next=99999999999999999999999", 400),
+        ("include=%00", 200),
+        ("start=2026-13-45", 400),
+    ],
+)
+def test_hostile_event_parameters_answer_a_json_error_or_the_events(profiles_get, bob, query, status):
+    assert profiles_get("user_id:u1234", "events", query).status_code == status

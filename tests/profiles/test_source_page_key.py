@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from profiles import services
 from profiles.models import Event, Source
+from profiles.sources import services
 from tests.profiles.factories import make_source
 
 pytestmark = pytest.mark.django_db

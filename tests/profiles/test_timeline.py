@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from contacts.models import LoyaltyNote
 from profiles.models import Event, Profile
-from profiles.timeline import Cursor, timeline_page
+from profiles.unify.timeline import Cursor, timeline_page
 from tests.contacts.factories import ActivityFactory, ContactFactory, LoyaltyAccountFactory, TaskFactory
 from tests.pipeline.factories import deal_make
 from tests.tickets.factories import ticket_make

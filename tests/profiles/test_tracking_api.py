@@ -107,7 +107,7 @@ def test_disabled_source_is_403_with_a_clear_message(post):
 
 
 def test_rotated_key_is_rejected_and_new_key_accepted(post, source_and_key):
-    from profiles.services import source_rotate_key
+    from profiles.sources.services import source_rotate_key
 
     source, old_key = source_and_key
     new_key = source_rotate_key(source=source)

@@ -7,8 +7,9 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from profiles import hotpath
+from profiles import cache_redis
 from profiles.models import Event, IngestBatch, IngestError, Profile, Source
+from profiles.tracking import cache as hotpath
 
 from .factories import basic_auth, track
 
@@ -18,12 +19,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fresh_hotpath():
     hotpath._sources.clear()
-    hotpath._client = None
-    hotpath._down_until, hotpath._down_since = 0.0, None
+    cache_redis.reset()
     yield
     hotpath._sources.clear()
-    hotpath._client = None
-    hotpath._down_until, hotpath._down_since = 0.0, None
+    cache_redis.reset()
 
 
 @pytest.mark.parametrize("with_key", [True, False])
@@ -123,7 +122,8 @@ def test_the_database_down_answers_503_json_with_retry_after(post, monkeypatch):
 
 def test_the_database_down_while_reading_the_source_answers_503(client, monkeypatch, db):
     monkeypatch.setattr(
-        "profiles.tracking.source_by_key_hash", lambda **kw: (_ for _ in ()).throw(OperationalError("down"))
+        "profiles.tracking.checks.source_by_key_hash",
+        lambda **kw: (_ for _ in ()).throw(OperationalError("down")),
     )
     response = client.post(
         "/v1/track", data="{}", content_type="application/json", HTTP_AUTHORIZATION=basic_auth("key")
@@ -133,7 +133,7 @@ def test_the_database_down_while_reading_the_source_answers_503(client, monkeypa
 
 @override_settings(CACHE_URL="redis://127.0.0.1:1/1", TRACKING_RATE_LIMIT="1/m")
 def test_with_the_cache_redis_down_tracking_goes_on_without_limits_and_warns_once(post, caplog):
-    with caplog.at_level(logging.WARNING, logger="profiles.hotpath"):
+    with caplog.at_level(logging.WARNING, logger="profiles.cache_redis"):
         answers = [post("/v1/track", track(n)).status_code for n in range(4)]
     assert answers == [200, 200, 200, 200]  # a limit of 1/m does not apply while the cache is down
     assert Event.objects.count() == 4  # stored and drained (one drain per request while Redis is down)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from profiles.models import ComputedTrait, Profile
-from profiles.tasks import computed_traits_recompute_task
+from profiles.unify.tasks import computed_traits_recompute_task
 
 from .factories import make_source
 from .test_identity import profile_of, send

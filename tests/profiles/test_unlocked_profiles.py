@@ -9,13 +9,13 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 
-from profiles import drain, services
-from profiles.drain import batch_process
-from profiles.identity import _lock_key
+from profiles.ingest import drain, inbox
+from profiles.ingest.drain import batch_process
+from profiles.ingest.store import identifier_lock_key as _lock_key
+from profiles.ingest.sweep import pending_profiles_refresh
+from profiles.ingest.tasks import batches_sweep_task
 from profiles.models import ComputedTrait, Event, IngestBatch, Profile
-from profiles.sweep import pending_profiles_refresh
-from profiles.tasks import batches_sweep_task
-from profiles.traits import computed_values
+from profiles.unify.computed import computed_values
 
 from .factories import make_source, store_batch, track
 
@@ -27,7 +27,7 @@ def postgres(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("profiles are folded without a lock only on PostgreSQL (SQLite has one writer)")
     # These tests process batches themselves, as a worker would: nothing is queued.
-    monkeypatch.setattr(services, "drain_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(inbox, "drain_enqueue", lambda *args, **kwargs: None)
 
 
 def other_connection() -> psycopg.Connection:

@@ -6,9 +6,9 @@ import time
 import pytest
 from django.db import connection
 
+from profiles.ingest.inbox import batch_accept, request_info_now
+from profiles.ingest.sweep import batches_sweep
 from profiles.models import Event, IngestBatch
-from profiles.services import batch_accept, request_info_now
-from profiles.sweep import batches_sweep
 
 from .factories import make_source
 

@@ -308,12 +308,17 @@ def test_compiled_rule_is_one_query(django_assert_num_queries):
         list(rule_compile(rule=rule, now=timezone.now()).values_list("pk", flat=True))
 
 
-def test_direct_profile_contact_link_is_used_and_email_identity_is_the_fallback():
+def test_crm_conditions_use_the_profile_contact_link_and_nothing_else():
     direct = f.contact(email="direct@example.com", lifecycle="customer")
-    f.contact(email="shared@example.com", lifecycle="lead")
+    shared = f.contact(email="shared@example.com", lifecycle="lead")
     linked = f.profile(email="unknown@example.com")
     linked.contact = direct
     linked.save(update_fields=["contact"])
+    # Holds the contact's e-mail as an identity but is not linked to it (the contact existed first and was
+    # not saved since): the profile page shows no contact, so no CRM condition sees one either.
     by_email = f.profile(email="shared@example.com")
+    assert by_email.contact_id is None
     assert matching({"crm": "contact.lifecycle_stage", "op": "eq", "value": "customer"}) == {linked.pk}
+    assert matching({"crm": "contact.lifecycle_stage", "op": "eq", "value": "lead"}) == set()
+    shared.save()  # saving the contact links the profile holding its e-mail (unify.contact)
     assert matching({"crm": "contact.lifecycle_stage", "op": "eq", "value": "lead"}) == {by_email.pk}

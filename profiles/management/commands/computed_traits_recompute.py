@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from profiles.traits import computed_recompute_all
+from profiles.unify.computed import computed_recompute_all
 
 
 class Command(BaseCommand):

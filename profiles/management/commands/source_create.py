@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from profiles.models import Source
-from profiles.services import source_create
+from profiles.sources.services import source_create
 
 
 class Command(BaseCommand):

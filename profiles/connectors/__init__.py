@@ -1,0 +1,1 @@
+"""Connectors: vendors' webhooks (Shopify, Stripe, SendGrid, Mailchimp, lead forms) into the CDP inbox."""

@@ -1,0 +1,1 @@
+"""The tracking edge: the /v1/ endpoints, request checks, rate limit and source cache."""

@@ -1,0 +1,1 @@
+"""Unified profiles: identities, resolution, merges, traits, the contact link, the timeline, pages and APIs."""
