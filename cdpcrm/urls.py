@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from profiles.tracking.urls import root_urlpatterns as tracking_root_urlpatterns
 from profiles.unify.segment_api import profile_api as segment_profile_api
 
-from . import views
+from . import account, views
 from .api import router
 
 handler500 = "cdpcrm.views.server_error"
@@ -32,6 +32,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_change_done.html"),
         name="password_change_done",
     ),
+    path("accounts/api-tokens/", account.api_tokens, name="api_tokens"),
+    path("accounts/api-tokens/<int:pk>/revoke/", account.api_token_revoke_view, name="api_token_revoke"),
     path("admin/", admin.site.urls),
     path("", include("contacts.urls")),
     path("mail/", include("contacts.mail.urls")),

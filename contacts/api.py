@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 from rest_framework import authentication, exceptions, serializers, viewsets
 
 from common.api import IsoDateTimeUtcFilter, StrictModelSerializer
+from common.security.authentication import ApiTokenAuthentication
 
 from . import services
 from .models import Activity, Company, Contact, LoyaltyAccount, LoyaltyNote, Tag, Task
@@ -297,7 +298,7 @@ class LoyaltyNoteFilter(filters.FilterSet):
 # --- viewsets ---------------------------------------------------------------------------------------
 
 # Token first: a request with a bad token then gets 401 with a WWW-Authenticate header, not 403.
-AUTHENTICATION = [authentication.TokenAuthentication, authentication.SessionAuthentication]
+AUTHENTICATION = [ApiTokenAuthentication, authentication.SessionAuthentication]
 
 
 class ContactViewSet(viewsets.ModelViewSet):

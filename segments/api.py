@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.api import StrictModelSerializer
+from common.security.audit import audit_record
 
 from . import selectors, services
 from .models import Membership, Segment
@@ -142,7 +143,14 @@ class SegmentViewSet(viewsets.ModelViewSet):
         from .views import csv_response
 
         traits = [t.strip() for t in request.query_params.get("traits", "").split(",") if t.strip()][:50]
-        return csv_response(segment=self.get_object(), traits=traits)
+        segment = self.get_object()
+        audit_record(
+            actor=request.user,
+            action="csv_export",
+            target=f"segment {segment.pk}: {segment.name}",
+            detail={"traits": traits, "api": True},
+        )
+        return csv_response(segment=segment, traits=traits)
 
 
 # (url prefix, viewset, basename) tuples, mounted under /api/ by cdpcrm/api.py.

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from common.csv import csv_response as spreadsheet_response
+from common.security.audit import audit_record
 from contacts.models import Contact
 from profiles.models import Profile
 
@@ -70,6 +71,12 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """CSV of current members: profile id, entered at, identifiers, and the traits named in ?traits=a,b."""
     segment = get_object_or_404(Segment, pk=pk)
     traits = [t.strip() for t in request.GET.get("traits", "").split(",") if t.strip()][:50]
+    audit_record(
+        actor=request.user,
+        action="csv_export",
+        target=f"segment {segment.pk}: {segment.name}",
+        detail={"traits": traits},
+    )
     return csv_response(segment=segment, traits=traits)
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from common.csv import csv_response
 from common.htmx import error_text
 from common.pickers import filter_picker, user_current
+from common.security.audit import audit_record
 
 from .. import selectors, services
 from ..lists.bulk import bulk_action, bulk_back_url, bulk_ids, bulk_tag_names
@@ -135,6 +136,9 @@ def _csv_name(prefix: str) -> str:
 def company_export(request: HttpRequest) -> HttpResponse:
     """Every company the list's filters match, streamed."""
     state = list_state(request, COMPANY_LIST)
+    audit_record(
+        actor=request.user, action="csv_export", target="companies", detail={"query": request.GET.urlencode()}
+    )
     return companies_csv(_companies(state, request.user), filename=_csv_name("companies"))
 
 
@@ -147,6 +151,9 @@ def company_bulk(request: HttpRequest) -> HttpResponse:
         action = bulk_action(request, spec, request.user)
         ids = bulk_ids(request, spec)
         if action == "export":
+            audit_record(
+                actor=request.user, action="csv_export", target="companies", detail={"selected": len(ids)}
+            )
             return companies_csv(
                 selectors.company_list().filter(pk__in=ids), filename=_csv_name("companies-selected")
             )

@@ -12,6 +12,7 @@ from common.csv import csv_response
 from common.htmx import error_text
 from common.params import is_id
 from common.pickers import filter_picker, picker_option, user_current
+from common.security.audit import audit_record
 
 from .. import search, selectors, services
 from ..lists.bulk import UNSET, bulk_action, bulk_back_url, bulk_ids, bulk_tag_names
@@ -172,6 +173,9 @@ def _csv_name(prefix: str = "contacts") -> str:
 def contact_export(request: HttpRequest) -> HttpResponse:
     """Every contact the list's filters match, streamed."""
     state = list_state(request, CONTACT_LIST)
+    audit_record(
+        actor=request.user, action="csv_export", target="contacts", detail={"query": request.GET.urlencode()}
+    )
     return contacts_csv(_contacts(state, request.user), filename=_csv_name())
 
 
@@ -196,6 +200,9 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         action = bulk_action(request, spec, request.user)
         ids = bulk_ids(request, spec)
         if action == "export":
+            audit_record(
+                actor=request.user, action="csv_export", target="contacts", detail={"selected": len(ids)}
+            )
             return contacts_csv(
                 selectors.contact_list().filter(pk__in=ids), filename=_csv_name("contacts-selected")
             )

@@ -12,6 +12,7 @@ from common.csv import csv_response
 from common.htmx import error_text
 from common.params import id_param, is_id
 from common.pickers import filter_picker, user_current
+from common.security.audit import audit_record
 from contacts.lists.bulk import bulk_action, bulk_back_url, bulk_ids
 from contacts.lists.registry import BulkAction, Column, ListSpec, list_register
 from contacts.lists.state import ListState, list_state
@@ -90,6 +91,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     pipelines, pipeline, stages = _scope(state)
     deals = _deals(state, pipeline, stages)
     if request.GET.get("format") == "csv":
+        audit_record(
+            actor=request.user, action="csv_export", target="deals", detail={"query": request.GET.urlencode()}
+        )
         return deals_csv(deals, filename=f"deals-{timezone.localdate():%Y%m%d}.csv")
     page_obj = list_page(deals, state)
     context = list_context(request, state, page_obj) | {
@@ -183,6 +187,9 @@ def deal_bulk(request: HttpRequest) -> HttpResponse:
         ids = bulk_ids(request, spec)
         if action == "export":
             stamp = f"{timezone.localdate():%Y%m%d}"
+            audit_record(
+                actor=request.user, action="csv_export", target="deals", detail={"selected": len(ids)}
+            )
             return deals_csv(
                 selectors.deal_queryset().filter(pk__in=ids), filename=f"deals-selected-{stamp}.csv"
             )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from common.csv import csv_response
 from common.params import is_id
+from common.security.audit import audit_record
 
 from .. import selectors
 from ..currencies import CURRENCY_CHOICES, CURRENCY_CODES
@@ -40,6 +41,12 @@ def forecast(request: HttpRequest) -> HttpResponse:
     )
     periods = result.periods(by)
     if request.GET.get("format") == "csv":
+        audit_record(
+            actor=request.user,
+            action="csv_export",
+            target="forecast",
+            detail={"query": request.GET.urlencode()},
+        )
         return _forecast_csv(result, periods, by)
     chart = {
         "labels": [p.label for p in periods],

@@ -17,9 +17,9 @@ from django.db.models import Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
-from rest_framework.authtoken.models import Token
 
 from common.params import datetime_param, is_id
+from common.security.tokens import api_token_find
 
 from ..ingest.clean import json_clean
 from ..models import Event, Identity, Profile
@@ -61,9 +61,9 @@ def _authenticate(request: HttpRequest) -> None:
         raise ProfileApiError(
             401, "authentication_error", "Use your access token as the HTTP Basic user name."
         )
-    token = Token.objects.select_related("user").filter(key=token_key).first()
-    if token is None or not token.user.is_active:
-        raise ProfileApiError(401, "authentication_error", "The access token is not valid.")
+    token, reason = api_token_find(key=token_key)
+    if token is None:
+        raise ProfileApiError(401, "authentication_error", reason)
     if not token.user.has_perm("profiles.view_profile"):
         raise ProfileApiError(403, "authentication_error", "This access token may not read profiles.")
 

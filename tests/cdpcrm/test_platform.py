@@ -8,9 +8,9 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from cdpcrm import health
+from common.security.models import ApiToken
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -56,14 +56,24 @@ def test_roles_have_the_permissions_their_work_needs():
     assert perms["Admin"] >= perms["Sales"] | perms["Support"] | perms["Marketing"]
 
 
-def test_api_token_command_creates_then_returns_the_same_key(sales_user):
+def test_api_token_command_creates_a_named_read_write_token_and_prints_a_working_key(sales_user, client):
     out = StringIO()
     call_command("api_token", sales_user.username, stdout=out)
     key = out.getvalue().strip()
-    assert key == Token.objects.get(user=sales_user).key
+    token = ApiToken.objects.get(user=sales_user)
+    assert token.name == "manage.py api_token" and token.scope == ApiToken.Scope.WRITE
+    assert key not in token.key_hash and key.startswith(f"cdp_{token.prefix}_")  # stored hashed
+    response = client.post(
+        "/api/companies/",
+        {"name": "Acme"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {key}",
+    )
+    assert response.status_code == 201
+    # The key is never stored, so a second run makes a second token (the first one keeps working).
     again = StringIO()
-    call_command("api_token", sales_user.username, stdout=again)
-    assert again.getvalue().strip() == key
+    call_command("api_token", sales_user.username, "--name", "ci", stdout=again)
+    assert again.getvalue().strip() != key and ApiToken.objects.filter(user=sales_user).count() == 2
 
 
 def test_token_authenticates_the_api_and_a_bad_token_is_refused(sales_api, client):

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from common.security.tokens import api_token_create
 from profiles.models import Profile
 from segments.models import Membership, Segment
 
@@ -21,9 +21,9 @@ DOCS = json.loads((Path(__file__).parent.parent / "data" / "segment_profile_api.
 @pytest.fixture
 def profiles_get(client, sales_user, settings):
     """GET a Profile API route as Segment's docs do it: `curl -u $TOKEN: .../<external_id>/<route>`."""
-    token = Token.objects.create(user=sales_user)
+    _token, key = api_token_create(user=sales_user, name="profile api")
 
-    def get(external_id: str, route: str, query: str = "", *, token_key: str | None = token.key, space=None):
+    def get(external_id: str, route: str, query: str = "", *, token_key: str | None = key, space=None):
         path = DOCS["base"].format(space_id=space or settings.PROFILE_API_SPACE_ID, external_id=external_id)
         headers = {"HTTP_AUTHORIZATION": basic_auth(token_key)} if token_key else {}
         return client.get(f"{path}/{route}{'?' + query if query else ''}", **headers)
@@ -193,8 +193,8 @@ def test_the_access_token_is_the_basic_user_name(profiles_get, bob, client):
 
 def test_a_token_without_the_profile_permission_is_refused(profiles_get, bob, django_user_model):
     stranger = django_user_model.objects.create_user("no-roles", password="x")
-    token = Token.objects.create(user=stranger)
-    assert profiles_get("user_id:u1234", "traits", token_key=token.key).status_code == 403
+    _token, key = api_token_create(user=stranger, name="stranger")
+    assert profiles_get("user_id:u1234", "traits", token_key=key).status_code == 403
 
 
 def test_another_space_is_not_found(profiles_get, bob):
