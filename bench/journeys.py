@@ -38,6 +38,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from worker import worker_start  # noqa: E402
 
 from cdpcrm.celery import app as celery_app  # noqa: E402
 from profiles.ingest.inbox import batch_accept, request_info_now  # noqa: E402
@@ -222,42 +223,16 @@ def page(journey: Journey, *, repeat: int = 5) -> dict:
     }
 
 
-def _worker_start() -> subprocess.Popen:
-    celery_app.control.purge()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cdpcrm",
-            "worker",
-            "-Q",
-            "default,ingest,segments,journeys,activation",
-            "-c",
-            "2",
-            "-l",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            "journeybench@%h",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError("the celery worker did not start")
-    return worker
-
-
 def latency(source: Source, *, samples: int) -> dict:
     use_worker = bool(os.environ.get("BENCH_BROKER_URL"))
     celery_app.conf.task_always_eager = not use_worker
-    worker = _worker_start() if use_worker else None
+    worker = (
+        worker_start(
+            celery_app=celery_app, queues="default,ingest,segments,journeys,activation", name="journeybench"
+        )
+        if use_worker
+        else None
+    )
     waiting = list(
         Enrolment.objects.filter(step="order", state="active").values_list("pk", "profile_id")[: samples * 3]
     )

@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from worker import worker_start  # noqa: E402
 
 from cdpcrm.celery import app as celery_app  # noqa: E402
 from profiles.ingest.inbox import batch_accept, request_info_now  # noqa: E402
@@ -231,39 +231,6 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def _worker_start() -> subprocess.Popen:
-    """A real worker on the same database and broker, for the latency part with BENCH_BROKER_URL."""
-    celery_app.control.purge()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cdpcrm",
-            "worker",
-            "-Q",
-            "default,ingest,segments,activation",
-            "-c",
-            "2",
-            "-l",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            "segbench@%h",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError("the celery worker did not start")
-    return worker
-
-
 def _wait_for(check, timeout: float = 30.0) -> float | None:
     deadline = time.monotonic() + timeout
     while True:
@@ -277,7 +244,11 @@ def _wait_for(check, timeout: float = 30.0) -> float | None:
 def latency(source: Source, *, samples: int) -> dict:
     use_worker = bool(os.environ.get("BENCH_BROKER_URL"))
     celery_app.conf.task_always_eager = celery_app.conf.CELERY_TASK_ALWAYS_EAGER = not use_worker
-    worker = _worker_start() if use_worker else None
+    worker = (
+        worker_start(celery_app=celery_app, queues="default,ingest,segments,activation", name="segbench")
+        if use_worker
+        else None
+    )
     receiver = Receiver()
     segment = Segment.objects.create(name="Latency", rule={"event": "Bench Signal", "within": {"days": 1}})
     Destination.objects.create(segment=segment, name="Hook", kind="webhook", url=receiver.url)

@@ -239,6 +239,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failed attempts are kept (until the cool-off); successful logins are not
+AXES_VERBOSE = False  # no "AXES: BEGIN ..." banner on every manage.py command and worker start
 AXES_LOCKOUT_CALLABLE = "cdpcrm.account.login_locked_out"
 if env_int("LOGIN_TRUSTED_PROXY_COUNT", 0):
     AXES_IPWARE_PROXY_COUNT = env_int("LOGIN_TRUSTED_PROXY_COUNT", 0)
